@@ -1,0 +1,208 @@
+//! Per-thread caches (Go's mcache): one span per span class, allocation
+//! without locks.
+//!
+//! A cache owns its spans outright while it holds them (their sweepgen says
+//! "cached", and they are in no central list), so the allocation cursor
+//! lives in the cache itself: `freeindex` and `alloc_cache`, a 64-bit window
+//! of the span's inverted alloc bits starting at `freeindex`. The fast path
+//! is count-trailing-zeros, shift, bump, multiply. When the window is empty
+//! the next word of alloc bits is loaded; when the span is exhausted it goes
+//! back to its central list and the cache takes another one.
+//!
+//! A `ThreadCache` is not `Sync`: one thread allocates from it at a time.
+//! The collector must call [`ThreadCache::flush`] after each mark
+//! termination before the cache allocates again, so that no object is
+//! allocated unmarked into a span whose marks are about to be swept.
+
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+use crate::central::SpanPtr;
+use crate::error::AllocError;
+use crate::heap::{AllocFlags, AllocHeap};
+use crate::size_class::{SpanClass, NUM_SPAN_CLASSES};
+
+#[derive(Clone, Copy)]
+struct Slot {
+    span: Option<SpanPtr>,
+    base: usize,
+    size: usize,
+    nelems: usize,
+    freeindex: usize,
+    alloc_cache: u64,
+    allocated: usize,
+}
+
+const EMPTY: Slot = Slot {
+    span: None,
+    base: 0,
+    size: 0,
+    nelems: 0,
+    freeindex: 0,
+    alloc_cache: 0,
+    allocated: 0,
+};
+
+/// A thread's allocation cache over a shared [`AllocHeap`].
+pub struct ThreadCache {
+    heap: Arc<AllocHeap>,
+    slots: Box<[Slot; NUM_SPAN_CLASSES]>,
+}
+
+impl ThreadCache {
+    /// An empty cache over `heap`.
+    pub fn new(heap: Arc<AllocHeap>) -> ThreadCache {
+        ThreadCache {
+            heap,
+            slots: Box::new([EMPTY; NUM_SPAN_CLASSES]),
+        }
+    }
+
+    /// The heap this cache allocates from.
+    pub fn heap(&self) -> &Arc<AllocHeap> {
+        &self.heap
+    }
+
+    /// Allocate one object of span class `spc` (uninitialised memory).
+    #[inline]
+    pub fn alloc(&mut self, spc: SpanClass, flags: AllocFlags) -> Result<NonNull<u8>, AllocError> {
+        debug_assert!(
+            spc.size_class() != 0,
+            "large objects go through alloc_large"
+        );
+        let slot = &mut self.slots[spc.index()];
+        if slot.alloc_cache != 0 {
+            let tz = slot.alloc_cache.trailing_zeros() as usize;
+            let idx = slot.freeindex + tz;
+            if idx < slot.nelems {
+                slot.alloc_cache = (slot.alloc_cache >> tz) >> 1;
+                slot.freeindex = idx + 1;
+                slot.allocated += 1;
+                return Ok(self.finish(spc, idx, flags));
+            }
+        }
+        self.alloc_slow(spc, flags)
+    }
+
+    /// Allocate `size` bytes: from a size class, or a span of its own above
+    /// `MAX_SMALL_SIZE`.
+    pub fn alloc_size(
+        &mut self,
+        size: usize,
+        noscan: bool,
+        flags: AllocFlags,
+    ) -> Result<NonNull<u8>, AllocError> {
+        match crate::size_class::size_class_of(size.max(1)) {
+            Some(c) => self.alloc(SpanClass::new(c, noscan), flags),
+            None => self.heap.alloc_large(size, noscan, flags),
+        }
+    }
+
+    #[inline]
+    fn finish(&self, spc: SpanClass, idx: usize, flags: AllocFlags) -> NonNull<u8> {
+        let slot = &self.slots[spc.index()];
+        let p = slot.base + idx * slot.size;
+        if flags.any() {
+            let span = self
+                .heap
+                .span(slot.span.expect("allocated from an empty slot"));
+            if flags.needs_drop {
+                span.set_needs_drop(idx);
+            }
+            if flags.black {
+                span.mark(idx);
+            }
+        }
+        // SAFETY: `base` is the start of a span inside the heap's mapping,
+        // never address 0.
+        unsafe { NonNull::new_unchecked(p as *mut u8) }
+    }
+
+    #[cold]
+    fn alloc_slow(&mut self, spc: SpanClass, flags: AllocFlags) -> Result<NonNull<u8>, AllocError> {
+        loop {
+            if let Some(idx) = self.next_free_word(spc) {
+                return Ok(self.finish(spc, idx, flags));
+            }
+            self.refill(spc)?;
+        }
+    }
+
+    /// Move the cursor to the next word of alloc bits with a free slot and
+    /// take the first free slot there.
+    fn next_free_word(&mut self, spc: SpanClass) -> Option<usize> {
+        let heap = &self.heap;
+        let slot = &mut self.slots[spc.index()];
+        let span = heap.span(slot.span?);
+        loop {
+            if slot.alloc_cache != 0 {
+                let tz = slot.alloc_cache.trailing_zeros() as usize;
+                let idx = slot.freeindex + tz;
+                if idx >= slot.nelems {
+                    slot.freeindex = slot.nelems;
+                    slot.alloc_cache = 0;
+                    return None;
+                }
+                slot.alloc_cache = (slot.alloc_cache >> tz) >> 1;
+                slot.freeindex = idx + 1;
+                slot.allocated += 1;
+                return Some(idx);
+            }
+            let next = slot.freeindex.next_multiple_of(64);
+            if next >= slot.nelems {
+                slot.freeindex = slot.nelems;
+                return None;
+            }
+            // Invariant: with the window empty, every slot below freeindex
+            // has been looked at, and the word at freeindex has not.
+            let free = !span.alloc_bits.word(next / 64);
+            if free == 0 {
+                slot.freeindex = next + 64;
+            } else {
+                slot.freeindex = next;
+                slot.alloc_cache = free;
+            }
+        }
+    }
+
+    fn refill(&mut self, spc: SpanClass) -> Result<(), AllocError> {
+        self.release(spc);
+        let sp = self.heap.cache_span(spc)?;
+        let span = self.heap.span(sp);
+        let fi = span.freeindex.load(std::sync::atomic::Ordering::Relaxed);
+        self.slots[spc.index()] = Slot {
+            span: Some(sp),
+            base: span.start(),
+            size: span.elem_size(),
+            nelems: span.nelems(),
+            freeindex: fi,
+            alloc_cache: if fi < span.nelems() {
+                !span.alloc_bits.word(fi / 64) >> (fi % 64)
+            } else {
+                0
+            },
+            allocated: 0,
+        };
+        Ok(())
+    }
+
+    fn release(&mut self, spc: SpanClass) {
+        let slot = std::mem::replace(&mut self.slots[spc.index()], EMPTY);
+        if let Some(sp) = slot.span {
+            self.heap.uncache_span(sp, slot.freeindex, slot.allocated);
+        }
+    }
+
+    /// Return every cached span to the central lists.
+    pub fn flush(&mut self) {
+        for i in 0..NUM_SPAN_CLASSES {
+            self.release(SpanClass::from_index(i));
+        }
+    }
+}
+
+impl Drop for ThreadCache {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}

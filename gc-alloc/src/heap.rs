@@ -1,0 +1,470 @@
+//! The allocation heap (Go's mheap): owns the address range, the page
+//! allocator, the span records and the central lists, and sweeps.
+//!
+//! Locks: `pages` (page allocator), `pool` (span records) and each central
+//! list are separate short critical sections; sweeping a span runs outside
+//! all of them, on a span its sweeper claimed. `sweep_gate` is held shared by
+//! background sweepers and exclusively while the sweep generation moves, so
+//! a sweeper never straddles two generations (thread caches need no gate:
+//! the collector bumps the generation only with every mutator stopped).
+//!
+//! Byte counters: `allocated` counts bytes in allocated objects (a cached
+//! span counts as fully allocated until it is returned, as in Go);
+//! `heap_live` is the collector's pacing counter, reset to the marked bytes
+//! at each mark termination and raised by allocation only.
+
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::arena::{Region, ARENA_PAGES};
+use crate::central::{Central, SpanPtr};
+use crate::error::AllocError;
+use crate::pages::PageAlloc;
+use crate::size_class::{SpanClass, CLASSES, NUM_SIZE_CLASSES, NUM_SPAN_CLASSES, PAGE_SIZE};
+use crate::span::{Span, SweepResult};
+use crate::stats::{AllocStats, ClassStats};
+
+/// Spans swept at most by one `cache_span` call before it grows the heap
+/// instead (bounds the latency of one allocation slow path, as Go does).
+const SWEEP_BUDGET: usize = 100;
+
+/// How a heap is set up.
+#[derive(Clone, Debug)]
+pub struct HeapConfig {
+    /// Address space to reserve (no memory is used until pages are
+    /// committed). If the OS refuses, smaller reservations are tried down to
+    /// the limit.
+    pub reserve_bytes: usize,
+    /// Cap on bytes in spans; allocation past it returns
+    /// [`AllocError::HeapLimit`].
+    pub limit_bytes: usize,
+    /// Called by the sweeper for each freed object that was allocated with
+    /// [`AllocFlags::needs_drop`].
+    pub on_free: Option<unsafe fn(NonNull<u8>)>,
+}
+
+impl Default for HeapConfig {
+    fn default() -> HeapConfig {
+        HeapConfig {
+            reserve_bytes: 64 << 30,
+            limit_bytes: usize::MAX,
+            on_free: None,
+        }
+    }
+}
+
+/// Per-allocation options.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AllocFlags {
+    /// The sweeper must call the heap's `on_free` hook when it frees the object.
+    pub needs_drop: bool,
+    /// Mark the object at once (objects are allocated black while marking).
+    pub black: bool,
+}
+
+impl AllocFlags {
+    #[inline]
+    pub(crate) fn any(self) -> bool {
+        self.needs_drop | self.black
+    }
+}
+
+/// An object found by address.
+#[derive(Clone, Copy)]
+pub struct ObjectRef<'h> {
+    /// Its span.
+    pub span: &'h Span,
+    /// Its slot index in the span.
+    pub index: usize,
+    /// Its first byte.
+    pub base: usize,
+}
+
+/// What became of a span after sweeping it.
+enum Swept {
+    Freed,
+    Kept { has_free: bool },
+}
+
+/// Span records. Boxed one by one (not a `Vec<Span>`) because their
+/// addresses are handed out and must not move when the pool grows.
+#[derive(Default)]
+struct Pool {
+    #[allow(clippy::vec_box)]
+    all: Vec<Box<Span>>,
+    free: Vec<SpanPtr>,
+}
+
+/// The allocation heap. Shared by the thread caches through an `Arc`.
+pub struct AllocHeap {
+    region: Region,
+    pages: Mutex<PageAlloc>,
+    pool: Mutex<Pool>,
+    centrals: Box<[Central]>,
+    sweepgen: AtomicU32,
+    sweep_gate: RwLock<()>,
+    sweep_cursor: AtomicUsize,
+    limit: AtomicUsize,
+    on_free: Option<unsafe fn(NonNull<u8>)>,
+    allocated: AtomicI64,
+    heap_live: AtomicI64,
+    mallocs: Box<[AtomicU64]>,
+    frees: Box<[AtomicU64]>,
+}
+
+impl AllocHeap {
+    /// Reserve the address space and set up an empty heap.
+    pub fn new(config: HeapConfig) -> Result<Arc<AllocHeap>, AllocError> {
+        let mut reserve = config.reserve_bytes.max(crate::arena::ARENA_SIZE);
+        let region = loop {
+            match Region::reserve(reserve) {
+                Ok(r) => break r,
+                Err(e) if reserve / 2 < config.limit_bytes.min(1 << 30) => return Err(e),
+                Err(_) => reserve /= 2,
+            }
+        };
+        Ok(Arc::new(AllocHeap {
+            region,
+            pages: Mutex::new(PageAlloc::new()),
+            pool: Mutex::new(Pool::default()),
+            centrals: (0..NUM_SPAN_CLASSES).map(|_| Central::default()).collect(),
+            sweepgen: AtomicU32::new(4),
+            sweep_gate: RwLock::new(()),
+            sweep_cursor: AtomicUsize::new(0),
+            limit: AtomicUsize::new(config.limit_bytes),
+            on_free: config.on_free,
+            allocated: AtomicI64::new(0),
+            heap_live: AtomicI64::new(0),
+            mallocs: (0..NUM_SIZE_CLASSES).map(|_| AtomicU64::new(0)).collect(),
+            frees: (0..NUM_SIZE_CLASSES).map(|_| AtomicU64::new(0)).collect(),
+        }))
+    }
+
+    /// Whether `addr` lies in this heap's address range.
+    #[inline]
+    pub fn contains(&self, addr: usize) -> bool {
+        self.region.contains(addr)
+    }
+
+    /// The object slot containing `addr` (interior pointers included), or
+    /// `None` if `addr` is not inside a span of this heap.
+    #[inline]
+    pub fn find_object(&self, addr: usize) -> Option<ObjectRef<'_>> {
+        let span = self.region.span_of(addr)?;
+        if !span.in_use() {
+            return None;
+        }
+        let index = span.object_index(addr);
+        if index >= span.nelems() {
+            return None;
+        }
+        Some(ObjectRef {
+            span,
+            index,
+            base: span.object_base(index),
+        })
+    }
+
+    /// The current sweep generation.
+    #[inline]
+    pub fn sweepgen(&self) -> u32 {
+        self.sweepgen.load(Acquire)
+    }
+
+    /// Change the heap limit.
+    pub fn set_limit(&self, bytes: usize) {
+        self.limit.store(bytes, Relaxed);
+    }
+
+    /// Bytes allocated since the last [`reset_heap_live`](Self::reset_heap_live).
+    pub fn heap_live(&self) -> usize {
+        self.heap_live.load(Relaxed).max(0) as usize
+    }
+
+    /// Start a new pacing period with `bytes` (the marked bytes) as its base.
+    pub fn reset_heap_live(&self, bytes: usize) {
+        self.heap_live.store(bytes as i64, Relaxed);
+    }
+
+    /// Begin a new sweep cycle: every span becomes unswept. The collector
+    /// calls this with every mutator stopped, after marking, once the
+    /// previous cycle's sweeping has finished.
+    pub fn next_sweep_generation(&self) {
+        let _gate = self.sweep_gate.write();
+        let sg = self.sweepgen.load(Relaxed);
+        debug_assert!(
+            self.centrals.iter().all(|c| c.unswept_len(sg) == 0),
+            "sweep not finished"
+        );
+        self.sweepgen.store(sg.wrapping_add(2), Release);
+        self.sweep_cursor.store(0, Relaxed);
+    }
+
+    /// Sweep one unswept span; false if there is none left.
+    pub fn sweep_one(&self) -> bool {
+        let _gate = self.sweep_gate.read();
+        let sg = self.sweepgen.load(Acquire);
+        let n = self.centrals.len();
+        let mut i = self.sweep_cursor.load(Relaxed);
+        while i < n {
+            if let Some(s) = self.centrals[i].pop_unswept(sg) {
+                self.sweep_and_place(s, sg);
+                return true;
+            }
+            i += 1;
+            self.sweep_cursor.fetch_max(i, Relaxed);
+        }
+        false
+    }
+
+    /// Sweep every span left unswept, and wait for sweeps other threads
+    /// have in flight.
+    pub fn finish_sweep(&self) {
+        while self.sweep_one() {}
+        drop(self.sweep_gate.write());
+    }
+
+    /// Return the memory of free pages to the OS until at most `keep_bytes`
+    /// of free memory stays resident; returns the bytes released.
+    pub fn scavenge(&self, keep_bytes: usize) -> usize {
+        let mut pages = self.pages.lock();
+        let runs = pages.scavenge(keep_bytes / PAGE_SIZE);
+        let mut released = 0;
+        for (start, n) in runs {
+            self.region.release_pages(start, n);
+            released += n * PAGE_SIZE;
+        }
+        released
+    }
+
+    /// A snapshot of the heap's counters.
+    pub fn stats(&self) -> AllocStats {
+        let pages = self.pages.lock();
+        let by_class: Vec<ClassStats> = (0..NUM_SIZE_CLASSES)
+            .map(|c| ClassStats {
+                size: CLASSES[c].size as usize,
+                mallocs: self.mallocs[c].load(Relaxed),
+                frees: self.frees[c].load(Relaxed),
+            })
+            .collect();
+        let mallocs: u64 = by_class.iter().map(|c| c.mallocs).sum();
+        let frees: u64 = by_class.iter().map(|c| c.frees).sum();
+        AllocStats {
+            allocated_bytes: self.allocated.load(Relaxed).max(0) as usize,
+            allocated_objects: mallocs.saturating_sub(frees),
+            mallocs,
+            frees,
+            span_bytes: pages.in_use_pages * PAGE_SIZE,
+            committed_bytes: (pages.committed_pages - pages.released_pages) * PAGE_SIZE,
+            released_bytes: pages.released_total * PAGE_SIZE,
+            reserved_bytes: self.region.len(),
+            limit_bytes: self.limit.load(Relaxed),
+            by_class,
+        }
+    }
+
+    /// Allocate an object of more than `MAX_SMALL_SIZE` bytes in a span of
+    /// its own.
+    pub fn alloc_large(
+        &self,
+        size: usize,
+        noscan: bool,
+        flags: AllocFlags,
+    ) -> Result<NonNull<u8>, AllocError> {
+        let npages = size
+            .checked_add(PAGE_SIZE - 1)
+            .ok_or(AllocError::TooLarge { requested: size })?
+            / PAGE_SIZE;
+        let spc = SpanClass::new(0, noscan);
+        let sg = self.sweepgen();
+        let sp = self.alloc_span(spc, npages, sg)?;
+        let span = self.span(sp);
+        span.freeindex.store(1, Relaxed);
+        span.alloc_count.store(1, Relaxed);
+        if flags.needs_drop {
+            span.set_needs_drop(0);
+        }
+        if flags.black {
+            span.mark(0);
+        }
+        let bytes = span.bytes() as i64;
+        self.allocated.fetch_add(bytes, Relaxed);
+        self.heap_live.fetch_add(bytes, Relaxed);
+        self.mallocs[0].fetch_add(1, Relaxed);
+        self.centrals[spc.index()].push_swept(sg, sp, false);
+        Ok(NonNull::new(span.start() as *mut u8).expect("span at address 0"))
+    }
+
+    #[inline]
+    pub(crate) fn span(&self, p: SpanPtr) -> &Span {
+        // SAFETY: every SpanPtr is made from a Box in `pool.all`, which is
+        // only dropped with the heap; `&self` proves the heap is alive.
+        unsafe { &*p.0 }
+    }
+
+    /// A swept span with at least one free slot for a thread cache (the
+    /// caller marks it cached by setting its sweepgen to h+3).
+    pub(crate) fn cache_span(&self, spc: SpanClass) -> Result<SpanPtr, AllocError> {
+        let sg = self.sweepgen();
+        let central = &self.centrals[spc.index()];
+        let found = central.pop_partial_swept(sg).or_else(|| {
+            for _ in 0..SWEEP_BUDGET {
+                let s = central.pop_unswept(sg)?;
+                match self.sweep_claimed(s, sg) {
+                    Swept::Kept { has_free: true } => return Some(s),
+                    // Every span must stay in a list (or a cache): a span
+                    // that missed a sweep would keep this cycle's mark bits
+                    // and make the next mark skip its objects' children.
+                    Swept::Kept { has_free: false } => central.push_swept(sg, s, false),
+                    Swept::Freed => {}
+                }
+            }
+            None
+        });
+        let sp = match found {
+            Some(s) => s,
+            None => {
+                let npages = CLASSES[spc.size_class() as usize].npages as usize;
+                self.alloc_span(spc, npages, sg)?
+            }
+        };
+        let span = self.span(sp);
+        span.sweepgen.store(sg.wrapping_add(3), Relaxed);
+        let free_bytes =
+            ((span.nelems() - span.alloc_count.load(Relaxed)) * span.elem_size()) as i64;
+        self.allocated.fetch_add(free_bytes, Relaxed);
+        self.heap_live.fetch_add(free_bytes, Relaxed);
+        Ok(sp)
+    }
+
+    /// Take back a span from a thread cache, which allocated every slot below
+    /// `freeindex` that the alloc bits showed free, `allocated` objects in all.
+    pub(crate) fn uncache_span(&self, sp: SpanPtr, freeindex: usize, allocated: usize) {
+        let span = self.span(sp);
+        span.freeindex.store(freeindex, Relaxed);
+        let nelems = span.nelems();
+        let free = span.free_from(freeindex);
+        span.alloc_count.store(nelems - free, Relaxed);
+        let unused = (free * span.elem_size()) as i64;
+        self.allocated.fetch_sub(unused, Relaxed);
+        self.heap_live.fetch_sub(unused, Relaxed);
+        self.mallocs[span.span_class().size_class() as usize].fetch_add(allocated as u64, Relaxed);
+        let sg = self.sweepgen();
+        if span.sweepgen.load(Relaxed) == sg.wrapping_add(1) {
+            // Cached since before this sweep began: its unmarked objects
+            // are garbage that must be swept before anyone allocates here.
+            span.sweepgen.store(sg.wrapping_sub(1), Relaxed);
+            if let Swept::Kept { has_free } = self.sweep_claimed(sp, sg) {
+                self.centrals[span.span_class().index()].push_swept(sg, sp, has_free);
+            }
+        } else {
+            debug_assert_eq!(
+                span.sweepgen.load(Relaxed),
+                sg.wrapping_add(3),
+                "uncached a span that was not cached"
+            );
+            span.sweepgen.store(sg, Release);
+            self.centrals[span.span_class().index()].push_swept(sg, sp, free > 0);
+        }
+    }
+
+    fn sweep_and_place(&self, sp: SpanPtr, sg: u32) {
+        if let Swept::Kept { has_free } = self.sweep_claimed(sp, sg) {
+            self.centrals[self.span(sp).span_class().index()].push_swept(sg, sp, has_free);
+        }
+    }
+
+    /// Claim (h-2 -> h-1) and sweep a span popped from an unswept list; on
+    /// return it is either freed or swept (sweepgen h) and in no list.
+    fn sweep_claimed(&self, sp: SpanPtr, sg: u32) -> Swept {
+        let span = self.span(sp);
+        let claimed = span.sweepgen.compare_exchange(
+            sg.wrapping_sub(2),
+            sg.wrapping_sub(1),
+            Acquire,
+            Relaxed,
+        );
+        debug_assert!(
+            claimed.is_ok() || span.sweepgen.load(Relaxed) == sg.wrapping_sub(1),
+            "sweeping a span in state {}",
+            span.sweepgen.load(Relaxed).wrapping_sub(sg) as i32
+        );
+        let SweepResult { freed, live } = span.sweep(self.on_free);
+        let size = span.elem_size();
+        self.allocated.fetch_sub((freed * size) as i64, Relaxed);
+        self.frees[span.span_class().size_class() as usize].fetch_add(freed as u64, Relaxed);
+        if live == 0 {
+            self.free_span(sp);
+            return Swept::Freed;
+        }
+        span.sweepgen.store(sg, Release);
+        Swept::Kept {
+            has_free: live < span.nelems(),
+        }
+    }
+
+    fn alloc_span(&self, spc: SpanClass, npages: usize, sg: u32) -> Result<SpanPtr, AllocError> {
+        let start_page = {
+            let mut pages = self.pages.lock();
+            let limit = self.limit.load(Relaxed);
+            let in_use = pages.in_use_pages * PAGE_SIZE;
+            let requested = npages * PAGE_SIZE;
+            if in_use.saturating_add(requested) > limit {
+                return Err(AllocError::HeapLimit {
+                    requested,
+                    in_use,
+                    limit,
+                });
+            }
+            loop {
+                if let Some(p) = pages.alloc(npages) {
+                    break p;
+                }
+                let arena = pages.committed_pages / ARENA_PAGES;
+                if (arena + 1) * ARENA_PAGES * PAGE_SIZE > self.region.len() {
+                    return Err(AllocError::AddressSpace {
+                        requested,
+                        reserved: self.region.len(),
+                    });
+                }
+                self.region.commit_arena(arena)?;
+                pages.grow_arena();
+            }
+        };
+        let sp = {
+            let mut pool = self.pool.lock();
+            match pool.free.pop() {
+                Some(p) => p,
+                None => {
+                    let b = Box::new(Span::new());
+                    let p = SpanPtr(&*b);
+                    pool.all.push(b);
+                    p
+                }
+            }
+        };
+        let span = self.span(sp);
+        let start = self.region.base() + start_page * PAGE_SIZE;
+        span.init(start, npages, spc, npages * PAGE_SIZE, sg);
+        self.region.set_span(start_page, npages, sp.0);
+        Ok(sp)
+    }
+
+    fn free_span(&self, sp: SpanPtr) {
+        let span = self.span(sp);
+        let first = (span.start() - self.region.base()) / PAGE_SIZE;
+        let n = span.npages();
+        self.region.set_span(first, n, std::ptr::null());
+        span.retire();
+        self.pages.lock().free(first, n);
+        self.pool.lock().free.push(sp);
+    }
+
+    /// Spans currently in central lists (not cached by any thread).
+    pub fn listed_spans(&self) -> usize {
+        self.centrals.iter().map(Central::len).sum()
+    }
+}

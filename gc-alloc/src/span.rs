@@ -1,0 +1,313 @@
+//! Spans: runs of pages that hold objects of one span class, with their
+//! alloc, mark and drop bitmaps and their sweep generation.
+//!
+//! Bit layout: one bit per object slot, at most [`MAX_OBJS_PER_SPAN`] slots.
+//! - alloc bits: slots allocated as of the last sweep. Slots below
+//!   `freeindex` count as allocated whatever their bit says (the thread cache
+//!   hands slots out in address order and never writes alloc bits).
+//! - mark bits: set by markers, possibly several at once; `fetch_or` tells the
+//!   first one that it won.
+//! - drop bits: the slot's object has a destructor to run when it is freed.
+//!
+//! Sweeping swaps the mark bits in as the new alloc bits: whatever was not
+//! marked is free, with no per-object work except destructors.
+//!
+//! Span records are pooled by the heap and never freed while it lives, so a
+//! `&Span` obtained from the heap stays valid; the fields that change when a
+//! record is reused are atomics, so even a stale reader cannot race.
+//!
+//! `sweepgen` protocol (h = the heap's sweep generation, +2 per cycle):
+//! h-2 needs sweeping, h-1 being swept, h swept and idle, h+1 cached by a
+//! thread since before this sweep began (sweep it when it is returned), h+3
+//! swept and cached.
+
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
+
+use crate::size_class::{SizeClass, SpanClass, CLASSES, MAX_OBJS_PER_SPAN, PAGE_SIZE};
+
+const WORDS: usize = MAX_OBJS_PER_SPAN / 64;
+
+/// A bitmap with one bit per object slot.
+pub(crate) struct Bits([AtomicU64; WORDS]);
+
+impl Bits {
+    fn new() -> Bits {
+        Bits(std::array::from_fn(|_| AtomicU64::new(0)))
+    }
+
+    #[inline]
+    pub(crate) fn word(&self, w: usize) -> u64 {
+        self.0[w].load(Relaxed)
+    }
+
+    #[inline]
+    fn get(&self, i: usize) -> bool {
+        self.0[i / 64].load(Relaxed) & (1 << (i % 64)) != 0
+    }
+
+    /// Set bit `i`; true if this call set it.
+    #[inline]
+    fn set(&self, i: usize) -> bool {
+        let bit = 1u64 << (i % 64);
+        let w = &self.0[i / 64];
+        // A plain load first: re-marking an already marked object (the
+        // common case for shared subgraphs) then costs no locked instruction.
+        w.load(Relaxed) & bit == 0 && w.fetch_or(bit, AcqRel) & bit == 0
+    }
+
+    fn clear_all(&self, words: usize) {
+        for w in &self.0[..words] {
+            w.store(0, Relaxed);
+        }
+    }
+}
+
+/// A run of pages holding objects of one span class.
+pub struct Span {
+    start: AtomicUsize,
+    npages: AtomicUsize,
+    elem_size: AtomicUsize,
+    nelems: AtomicUsize,
+    div_mul: AtomicU32,
+    class: AtomicU8,
+    in_use: AtomicBool,
+    pub(crate) sweepgen: AtomicU32,
+    pub(crate) freeindex: AtomicUsize,
+    pub(crate) alloc_count: AtomicUsize,
+    pub(crate) alloc_bits: Bits,
+    mark_bits: Bits,
+    drop_bits: Bits,
+}
+
+/// What sweeping one span found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SweepResult {
+    /// Objects freed.
+    pub freed: usize,
+    /// Objects still allocated.
+    pub live: usize,
+}
+
+impl Span {
+    pub(crate) fn new() -> Span {
+        Span {
+            start: AtomicUsize::new(0),
+            npages: AtomicUsize::new(0),
+            elem_size: AtomicUsize::new(0),
+            nelems: AtomicUsize::new(0),
+            div_mul: AtomicU32::new(0),
+            class: AtomicU8::new(0),
+            in_use: AtomicBool::new(false),
+            sweepgen: AtomicU32::new(0),
+            freeindex: AtomicUsize::new(0),
+            alloc_count: AtomicUsize::new(0),
+            alloc_bits: Bits::new(),
+            mark_bits: Bits::new(),
+            drop_bits: Bits::new(),
+        }
+    }
+
+    /// Set the record up for a new span. Called with the record unreachable
+    /// from the page map, so no reader can see a half-initialised span.
+    pub(crate) fn init(
+        &self,
+        start: usize,
+        npages: usize,
+        class: SpanClass,
+        large_size: usize,
+        sweepgen: u32,
+    ) {
+        let (size, nelems, div_mul) = match class.size_class() {
+            0 => (large_size, 1, 0),
+            c => {
+                let sc: &SizeClass = &CLASSES[c as usize];
+                (sc.size as usize, sc.nelems as usize, sc.div_mul)
+            }
+        };
+        self.start.store(start, Relaxed);
+        self.npages.store(npages, Relaxed);
+        self.elem_size.store(size, Relaxed);
+        self.nelems.store(nelems, Relaxed);
+        self.div_mul.store(div_mul, Relaxed);
+        self.class.store(class.index() as u8, Relaxed);
+        self.freeindex.store(0, Relaxed);
+        self.alloc_count.store(0, Relaxed);
+        let words = nelems.div_ceil(64);
+        self.alloc_bits.clear_all(words);
+        self.mark_bits.clear_all(words);
+        self.drop_bits.clear_all(words);
+        self.sweepgen.store(sweepgen, Relaxed);
+        self.in_use.store(true, Release);
+    }
+
+    pub(crate) fn retire(&self) {
+        self.in_use.store(false, Release);
+    }
+
+    /// Whether the record currently describes a live span.
+    #[inline]
+    pub fn in_use(&self) -> bool {
+        self.in_use.load(Acquire)
+    }
+
+    /// Address of the first object.
+    #[inline]
+    pub fn start(&self) -> usize {
+        self.start.load(Relaxed)
+    }
+
+    /// Pages in the span.
+    #[inline]
+    pub fn npages(&self) -> usize {
+        self.npages.load(Relaxed)
+    }
+
+    /// Bytes per object slot.
+    #[inline]
+    pub fn elem_size(&self) -> usize {
+        self.elem_size.load(Relaxed)
+    }
+
+    /// Object slots in the span.
+    #[inline]
+    pub fn nelems(&self) -> usize {
+        self.nelems.load(Relaxed)
+    }
+
+    /// The span class.
+    #[inline]
+    pub fn span_class(&self) -> SpanClass {
+        SpanClass::from_index(self.class.load(Relaxed) as usize)
+    }
+
+    /// Whether the span's objects hold no GC pointers.
+    #[inline]
+    pub fn noscan(&self) -> bool {
+        self.class.load(Relaxed) & 1 == 1
+    }
+
+    /// Index of the slot containing `addr`, which must lie in the span.
+    #[inline]
+    pub fn object_index(&self, addr: usize) -> usize {
+        let off = addr - self.start();
+        match self.div_mul.load(Relaxed) {
+            0 => 0,
+            m => ((off as u64 * m as u64) >> 32) as usize,
+        }
+    }
+
+    /// Address of slot `index`.
+    #[inline]
+    pub fn object_base(&self, index: usize) -> usize {
+        self.start() + index * self.elem_size()
+    }
+
+    /// Whether slot `index` is marked.
+    #[inline]
+    pub fn is_marked(&self, index: usize) -> bool {
+        self.mark_bits.get(index)
+    }
+
+    /// Mark slot `index`; true if this call marked it (it was white).
+    #[inline]
+    pub fn mark(&self, index: usize) -> bool {
+        self.mark_bits.set(index)
+    }
+
+    /// Whether slot `index` holds an object, as of the last sweep and the
+    /// last time a thread cache returned the span.
+    pub fn is_allocated(&self, index: usize) -> bool {
+        index < self.freeindex.load(Relaxed) || self.alloc_bits.get(index)
+    }
+
+    /// Free slots at or above `freeindex` according to the alloc bits.
+    pub(crate) fn free_from(&self, freeindex: usize) -> usize {
+        let nelems = self.nelems();
+        (freeindex / 64..nelems.div_ceil(64))
+            .map(|w| {
+                let in_range =
+                    low_bits(nelems - w * 64) & !low_bits(freeindex.saturating_sub(w * 64));
+                (!self.alloc_bits.word(w) & in_range).count_ones() as usize
+            })
+            .sum()
+    }
+
+    #[inline]
+    pub(crate) fn set_needs_drop(&self, index: usize) {
+        self.drop_bits.set(index);
+    }
+
+    /// Free every allocated, unmarked object: run `on_free` for those with a
+    /// destructor, then make the mark bits the new alloc bits. The caller has
+    /// claimed the span (sweepgen h-1) and marking is not running.
+    pub(crate) fn sweep(&self, on_free: Option<unsafe fn(NonNull<u8>)>) -> SweepResult {
+        let nelems = self.nelems();
+        let size = self.elem_size();
+        let start = self.start();
+        let fi = self.freeindex.load(Relaxed);
+        let mut result = SweepResult::default();
+        for w in 0..nelems.div_ceil(64) {
+            let valid = low_bits(nelems - w * 64);
+            let below_fi = low_bits(fi.saturating_sub(w * 64));
+            let allocated = (self.alloc_bits.word(w) | below_fi) & valid;
+            let marked = self.mark_bits.word(w);
+            debug_assert_eq!(
+                marked & !allocated,
+                0,
+                "marked a free slot in span {start:#x}"
+            );
+            let freed = allocated & !marked;
+            let mut drops = freed & self.drop_bits.word(w);
+            while drops != 0 {
+                let i = w * 64 + drops.trailing_zeros() as usize;
+                drops &= drops - 1;
+                if let Some(f) = on_free {
+                    let p = NonNull::new((start + i * size) as *mut u8).expect("span at address 0");
+                    // SAFETY: slot `i` held an object with a destructor
+                    // (drop bit), it is unmarked, so nothing reachable points
+                    // to it, and the span is claimed by this sweeper, so the
+                    // object is dropped exactly once.
+                    unsafe { f(p) };
+                }
+            }
+            if cfg!(debug_assertions) {
+                poison(start, size, w, freed);
+            }
+            self.drop_bits.0[w].fetch_and(!freed, Relaxed);
+            self.alloc_bits.0[w].store(marked, Relaxed);
+            self.mark_bits.0[w].store(0, Relaxed);
+            result.freed += freed.count_ones() as usize;
+            result.live += marked.count_ones() as usize;
+        }
+        self.freeindex.store(0, Relaxed);
+        self.alloc_count.store(result.live, Relaxed);
+        result
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.npages() * PAGE_SIZE
+    }
+}
+
+/// A mask of the lowest `n` bits (all 64 if `n >= 64`).
+#[inline]
+pub(crate) fn low_bits(n: usize) -> u64 {
+    if n >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << n) - 1
+    }
+}
+
+/// Debug builds fill freed slots with 0xDB so a use after free reads junk
+/// that tests notice instead of a plausible old value.
+fn poison(start: usize, size: usize, w: usize, mut freed: u64) {
+    while freed != 0 {
+        let i = w * 64 + freed.trailing_zeros() as usize;
+        freed &= freed - 1;
+        // SAFETY: slot `i` was just freed by this sweeper, which owns the
+        // span; no live reference points into it.
+        unsafe { std::ptr::write_bytes((start + i * size) as *mut u8, 0xDB, size) };
+    }
+}

@@ -1,0 +1,339 @@
+//! gc-alloc against real mmapped memory and real threads.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use gc_alloc::{AllocError, AllocFlags, AllocHeap, HeapConfig, SpanClass, ThreadCache, PAGE_SIZE};
+
+fn heap() -> Arc<AllocHeap> {
+    AllocHeap::new(HeapConfig {
+        reserve_bytes: 4 << 30,
+        ..HeapConfig::default()
+    })
+    .unwrap()
+}
+
+const PLAIN: AllocFlags = AllocFlags {
+    needs_drop: false,
+    black: false,
+};
+
+/// Resident set size of this process in bytes, from /proc/self/statm.
+fn rss() -> usize {
+    let s = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: usize = s.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
+
+#[test]
+fn threads_get_disjoint_aligned_objects_whose_contents_survive() {
+    let heap = heap();
+    let sizes = [
+        8usize, 16, 24, 48, 100, 512, 1000, 4096, 20000, 40000, 100_000,
+    ];
+    let objects: Vec<Vec<(usize, usize)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4u8)
+            .map(|t| {
+                let heap = heap.clone();
+                s.spawn(move || {
+                    let mut cache = ThreadCache::new(heap);
+                    let mut mine = Vec::new();
+                    for i in 0..3000 {
+                        let size = sizes[i % sizes.len()];
+                        let p = cache.alloc_size(size, i % 2 == 0, PLAIN).unwrap().as_ptr();
+                        assert_eq!(p as usize % 8, 0, "misaligned object");
+                        if size >= 32 {
+                            assert_eq!(
+                                p as usize % 16,
+                                0,
+                                "objects of 32 B and more are 16-aligned"
+                            );
+                        }
+                        // SAFETY (test): the slot is ours and `size` bytes long.
+                        unsafe {
+                            std::ptr::write_bytes(p, t.wrapping_mul(31).wrapping_add(i as u8), size)
+                        };
+                        mine.push((p as usize, size));
+                    }
+                    for (i, &(p, size)) in mine.iter().enumerate() {
+                        let want = t.wrapping_mul(31).wrapping_add(i as u8);
+                        // SAFETY (test): as above, and no other thread was given this slot.
+                        let bytes = unsafe { std::slice::from_raw_parts(p as *const u8, size) };
+                        assert!(
+                            bytes.iter().all(|&b| b == want),
+                            "thread {t} object {i} was overwritten"
+                        );
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut all: Vec<(usize, usize)> = objects.into_iter().flatten().collect();
+    all.sort();
+    for w in all.windows(2) {
+        assert!(
+            w[0].0 + w[0].1 <= w[1].0,
+            "objects {:#x}+{} and {:#x} overlap",
+            w[0].0,
+            w[0].1,
+            w[1].0
+        );
+    }
+}
+
+#[test]
+fn interior_pointers_find_their_object_and_foreign_addresses_do_not() {
+    let heap = heap();
+    let mut cache = ThreadCache::new(heap.clone());
+    for size in [8usize, 24, 100, 3000, 32768, 70_000, 1 << 20] {
+        let p = cache.alloc_size(size, false, PLAIN).unwrap().as_ptr() as usize;
+        for off in [0, 1, size / 2, size - 1] {
+            let o = heap
+                .find_object(p + off)
+                .unwrap_or_else(|| panic!("size {size} offset {off}: not found"));
+            assert_eq!(o.base, p, "size {size} offset {off}");
+            assert!(o.span.elem_size() >= size);
+        }
+    }
+    let on_stack = 5u64;
+    assert!(heap.find_object(&on_stack as *const u64 as usize).is_none());
+    let boxed = Box::new(5u64);
+    assert!(heap.find_object(&*boxed as *const u64 as usize).is_none());
+    assert!(heap.find_object(0).is_none());
+    let other = self::heap();
+    let q = ThreadCache::new(other.clone())
+        .alloc_size(64, false, PLAIN)
+        .unwrap()
+        .as_ptr() as usize;
+    assert!(
+        heap.find_object(q).is_none(),
+        "an object of another heap is not ours"
+    );
+    assert!(other.find_object(q).is_some());
+}
+
+static DROPPED: AtomicUsize = AtomicUsize::new(0);
+
+unsafe fn count_drop(p: std::ptr::NonNull<u8>) {
+    // SAFETY (test): the hook gets freed slots that held a u64 written below.
+    assert_eq!(
+        unsafe { *(p.as_ptr() as *const u64) } % 3,
+        1,
+        "hook called for an object without a destructor"
+    );
+    DROPPED.fetch_add(1, Ordering::Relaxed);
+}
+
+#[test]
+fn sweep_frees_exactly_the_unmarked_and_reuses_their_slots() {
+    let heap = AllocHeap::new(HeapConfig {
+        reserve_bytes: 1 << 30,
+        on_free: Some(count_drop),
+        ..HeapConfig::default()
+    })
+    .unwrap();
+    let mut cache = ThreadCache::new(heap.clone());
+    let spc = SpanClass::new(gc_alloc::size_class_of(64).unwrap(), false);
+    let n = 10_000usize;
+    let objs: Vec<usize> = (0..n)
+        .map(|i| {
+            let flags = AllocFlags {
+                needs_drop: i % 3 == 1,
+                black: false,
+            };
+            let p = cache.alloc(spc, flags).unwrap().as_ptr();
+            // SAFETY (test): a fresh 64-byte slot.
+            unsafe { *(p as *mut u64) = i as u64 };
+            p as usize
+        })
+        .collect();
+    // Keep every even object: mark it.
+    for (i, &p) in objs.iter().enumerate() {
+        if i % 2 == 0 {
+            let o = heap.find_object(p).unwrap();
+            assert!(
+                o.span.mark(o.index),
+                "first mark must report that it marked"
+            );
+            assert!(
+                !o.span.mark(o.index),
+                "second mark must report already marked"
+            );
+        }
+    }
+    heap.next_sweep_generation();
+    cache.flush();
+    heap.finish_sweep();
+    let expected_drops = (0..n).filter(|i| i % 2 == 1 && i % 3 == 1).count();
+    assert_eq!(DROPPED.load(Ordering::Relaxed), expected_drops);
+    for (i, &p) in objs.iter().enumerate() {
+        let o = heap.find_object(p).unwrap();
+        assert_eq!(o.span.is_allocated(o.index), i % 2 == 0, "object {i}");
+        if i % 2 == 0 {
+            // SAFETY (test): a surviving object.
+            assert_eq!(
+                unsafe { *(p as *const u64) },
+                i as u64,
+                "survivor {i} changed"
+            );
+        }
+    }
+    let stats = heap.stats();
+    assert_eq!(stats.frees, (n / 2) as u64);
+    assert_eq!(stats.allocated_objects, (n / 2) as u64);
+    // Freed slots are handed out again, and only those.
+    let freed: HashSet<usize> = objs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 1)
+        .map(|(_, &p)| p)
+        .collect();
+    for _ in 0..n / 2 {
+        let p = cache.alloc(spc, PLAIN).unwrap().as_ptr() as usize;
+        assert!(freed.contains(&p), "allocation {p:#x} is not a freed slot");
+    }
+}
+
+#[test]
+fn empty_spans_return_pages_and_rss_falls() {
+    let heap = heap();
+    let mut cache = ThreadCache::new(heap.clone());
+    let before = rss();
+    let n = (256 << 20) / 128;
+    for i in 0..n {
+        let p = cache.alloc_size(128, true, PLAIN).unwrap().as_ptr();
+        // SAFETY (test): touch the fresh 128-byte slot so its page is resident.
+        unsafe { std::ptr::write_bytes(p, i as u8, 128) };
+    }
+    let grown = rss();
+    assert!(
+        grown > before + (200 << 20),
+        "RSS {before} -> {grown}: pages were not touched"
+    );
+    let span_bytes = heap.stats().span_bytes;
+    // Nothing marked: everything is garbage.
+    heap.next_sweep_generation();
+    cache.flush();
+    heap.finish_sweep();
+    let stats = heap.stats();
+    assert_eq!(stats.allocated_objects, 0);
+    assert!(
+        stats.span_bytes < span_bytes / 100,
+        "spans not returned: {} of {span_bytes}",
+        stats.span_bytes
+    );
+    let released = heap.scavenge(0);
+    assert!(released >= 250 << 20, "released only {released}");
+    let after = rss();
+    assert!(
+        after < grown - (200 << 20),
+        "RSS did not fall: {grown} -> {after}"
+    );
+    assert!(heap.stats().released_bytes >= released);
+    // Released pages come back as fresh memory.
+    let p = cache.alloc_size(128, true, PLAIN).unwrap().as_ptr();
+    // SAFETY (test): a fresh slot.
+    unsafe { std::ptr::write_bytes(p, 7, 128) };
+}
+
+#[test]
+fn heap_limit_is_an_error_and_the_heap_keeps_working() {
+    let heap = AllocHeap::new(HeapConfig {
+        reserve_bytes: 1 << 30,
+        limit_bytes: 8 << 20,
+        ..HeapConfig::default()
+    })
+    .unwrap();
+    let mut cache = ThreadCache::new(heap.clone());
+    let mut kept = Vec::new();
+    let err = loop {
+        match cache.alloc_size(4096, true, PLAIN) {
+            Ok(p) => kept.push(p.as_ptr() as usize),
+            Err(e) => break e,
+        }
+    };
+    assert!(
+        matches!(err, AllocError::HeapLimit { limit, .. } if limit == 8 << 20),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("heap limit"), "{err}");
+    assert!(
+        kept.len() * 4096 >= 6 << 20,
+        "stopped too early: {}",
+        kept.len()
+    );
+    assert!(matches!(
+        heap.alloc_large(1 << 20, true, PLAIN),
+        Err(AllocError::HeapLimit { .. })
+    ));
+    // Free half (mark the other half), and allocation works again.
+    for &p in kept.iter().step_by(2) {
+        let o = heap.find_object(p).unwrap();
+        o.span.mark(o.index);
+    }
+    heap.next_sweep_generation();
+    cache.flush();
+    heap.finish_sweep();
+    for _ in 0..100 {
+        cache.alloc_size(4096, true, PLAIN).unwrap();
+    }
+    heap.set_limit(64 << 20);
+    heap.alloc_large(1 << 20, true, PLAIN).unwrap();
+}
+
+#[test]
+fn address_space_exhaustion_is_an_error() {
+    let heap = AllocHeap::new(HeapConfig {
+        reserve_bytes: 64 << 20,
+        ..HeapConfig::default()
+    })
+    .unwrap();
+    let err = heap.alloc_large(100 << 20, true, PLAIN).unwrap_err();
+    assert!(matches!(err, AllocError::AddressSpace { .. }), "{err:?}");
+    heap.alloc_large(1 << 20, true, PLAIN).unwrap();
+    assert!(PAGE_SIZE == 8192);
+}
+
+#[test]
+fn sweeping_one_span_while_other_threads_allocate() {
+    let heap = heap();
+    let mut cache = ThreadCache::new(heap.clone());
+    let keep: Vec<usize> = (0..50_000)
+        .map(|i| {
+            let p = cache.alloc_size(32, true, PLAIN).unwrap().as_ptr() as usize;
+            if i % 4 == 0 {
+                let o = heap.find_object(p).unwrap();
+                o.span.mark(o.index);
+                // SAFETY (test): a fresh 32-byte slot.
+                unsafe { *(p as *mut usize) = p };
+            }
+            p
+        })
+        .collect();
+    heap.next_sweep_generation();
+    cache.flush();
+    std::thread::scope(|s| {
+        s.spawn(|| heap.finish_sweep());
+        for _ in 0..2 {
+            s.spawn(|| {
+                let mut c = ThreadCache::new(heap.clone());
+                for _ in 0..50_000 {
+                    let p = c.alloc_size(32, true, PLAIN).unwrap().as_ptr();
+                    // SAFETY (test): a fresh slot; writing it must not disturb survivors.
+                    unsafe { *(p as *mut usize) = 0 };
+                }
+            });
+        }
+    });
+    for &p in keep.iter().step_by(4) {
+        // SAFETY (test): survivors were marked.
+        assert_eq!(
+            unsafe { *(p as *const usize) },
+            p,
+            "a survivor was handed out again"
+        );
+    }
+}

@@ -1,0 +1,42 @@
+//! gc-core: the tricolor collector.
+//!
+//! A precise, non-moving mark-sweep collector after Go's runtime design, on
+//! top of the `gc-alloc` span allocator. Users see:
+//! - [`Heap`] (built by [`HeapBuilder`] or from the environment) and one
+//!   [`Mutator`] per thread that uses it;
+//! - [`Gc<'m, T>`](Gc), an unrooted pointer that lives until the mutator's
+//!   next safepoint, [`Root<T>`](Root) / [`GlobalRoot<T>`](GlobalRoot) that
+//!   outlive safepoints, [`Member<T>`](Member) pointer fields inside GC
+//!   objects, and [`Weak<T>`](Weak);
+//! - [`Trace`], normally derived, which tells the marker where a type keeps
+//!   its GC pointers.
+//!
+//! Files, one concept each: `object` (layout and headers), `gc` (`Gc`,
+//! `Member`), `roots`, `weak`, `mark`, `world` (stop-the-world handshake),
+//! `mutator`, `heap` (the cycle), `pacer`, `sweep` (background sweeper),
+//! `config` (environment), `stats` (counters and gctrace).
+
+mod config;
+mod gc;
+mod heap;
+mod mark;
+mod mutator;
+mod object;
+mod pacer;
+mod roots;
+mod stats;
+mod sweep;
+mod trace;
+mod trace_impls;
+mod weak;
+mod world;
+
+pub use config::{ConfigError, DebugFlags};
+pub use gc::{Gc, Member};
+pub use gc_alloc::{AllocError, AllocStats};
+pub use heap::{GcError, Heap, HeapBuilder};
+pub use mutator::Mutator;
+pub use roots::{GlobalRoot, Root};
+pub use stats::{GcStats, PAUSE_HISTORY};
+pub use trace::{NoGc, Trace, Tracer};
+pub use weak::Weak;

@@ -1,0 +1,290 @@
+//! `Mutator`: a thread attached to a heap. It allocates, owns a root set,
+//! and lets the collector run at its safepoints.
+//!
+//! Invariants:
+//! - A running mutator holds the lock of its thread cache (an owned guard);
+//!   it lets go of it whenever it stops running (parks, enters a safe
+//!   region, runs a collection), so the collector can flush the cache while
+//!   the world is stopped.
+//! - `safepoint`, `collect` and `blocking` take `&mut self`: no `Gc<'_, _>`
+//!   borrowed from this mutator is alive while the collector may look at
+//!   this thread.
+//! - One mutator per heap per thread: a second would deadlock the first at
+//!   its next stop-the-world (the thread cannot be at a safepoint and running
+//!   at once), so it is refused with a panic.
+//! - Destructors run by lazy sweeping inside an allocation cannot allocate
+//!   on the same mutator: the cache is a `RefCell`, and reentry panics with a
+//!   message instead of aliasing it.
+
+use std::cell::{Cell, RefCell};
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use gc_alloc::{AllocError, AllocFlags, ThreadCache};
+use parking_lot::lock_api::ArcMutexGuard;
+use parking_lot::{Mutex, RawMutex};
+
+use crate::gc::Gc;
+use crate::heap::{Heap, HeapInner};
+use crate::object::{self, ObjectType};
+use crate::roots::{Root, SlotTable};
+use crate::trace::Trace;
+
+/// The parts of a mutator the collector reaches while the world is stopped.
+pub(crate) struct MutatorShared {
+    pub(crate) roots: SlotTable,
+    pub(crate) cache: Arc<Mutex<ThreadCache>>,
+}
+
+type CacheGuard = ArcMutexGuard<RawMutex, ThreadCache>;
+
+thread_local! {
+    /// Heaps this thread has a mutator for.
+    static ATTACHED: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+pub(crate) fn attached_here(heap: &Arc<HeapInner>) -> bool {
+    let id = Arc::as_ptr(heap) as usize;
+    ATTACHED.with(|a| a.borrow().contains(&id))
+}
+
+/// A thread's handle on a [`Heap`]: allocation, roots and safepoints.
+///
+/// ```
+/// use tricolor::{Heap, Member, Trace};
+///
+/// #[derive(Trace, Default)]
+/// struct Cons { head: i64, tail: Member<Cons> }
+///
+/// let heap = Heap::new();
+/// let mut m = heap.mutator();
+/// let list = {
+///     let mut l = m.alloc(Cons::default());
+///     for i in 1..=10 {
+///         let c = m.alloc(Cons { head: i, ..Cons::default() });
+///         c.tail.set(&m, Some(l));
+///         l = c;
+///     }
+///     m.root(l)
+/// };
+/// m.safepoint(); // unrooted `Gc`s cannot live across this line
+/// let mut sum = 0;
+/// let mut cur = Some(list.get(&m));
+/// while let Some(c) = cur {
+///     sum += c.head;
+///     // `Gc::get` gives a reference for the mutator's whole borrow, so the
+///     // next link outlives this loop iteration.
+///     cur = c.get().tail.get();
+/// }
+/// assert_eq!(sum, 55);
+/// ```
+pub struct Mutator {
+    heap: Heap,
+    shared: Arc<MutatorShared>,
+    cache: RefCell<Option<CacheGuard>>,
+    marking: Cell<bool>,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl Mutator {
+    pub(crate) fn attach(heap: &Heap) -> Mutator {
+        let inner = heap.inner();
+        let id = Arc::as_ptr(inner) as usize;
+        ATTACHED.with(|a| {
+            let mut a = a.borrow_mut();
+            assert!(
+                !a.contains(&id),
+                "this thread already has a Mutator for this heap; use that one (two would deadlock each other)"
+            );
+            a.push(id);
+        });
+        let shared = Arc::new(MutatorShared {
+            roots: SlotTable::default(),
+            cache: Arc::new(Mutex::new(ThreadCache::new(inner.alloc.clone()))),
+        });
+        inner.world.enter_running();
+        inner.mutators.lock().push(shared.clone());
+        let guard = shared.cache.lock_arc();
+        Mutator {
+            heap: heap.clone(),
+            shared,
+            cache: RefCell::new(Some(guard)),
+            marking: Cell::new(false),
+            _not_send: PhantomData,
+        }
+    }
+
+    /// The heap this mutator allocates from.
+    pub fn heap(&self) -> &Heap {
+        &self.heap
+    }
+
+    pub(crate) fn heap_inner(&self) -> &Arc<HeapInner> {
+        self.heap.inner()
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<MutatorShared> {
+        &self.shared
+    }
+
+    /// Allocate `value` in the GC heap.
+    ///
+    /// # Panics
+    /// If the heap is out of memory (see [`try_alloc`](Self::try_alloc)).
+    #[inline]
+    pub fn alloc<T: Trace + Send + 'static>(&self, value: T) -> Gc<'_, T> {
+        match self.try_alloc(value) {
+            Ok(g) => g,
+            Err(e) => panic!(
+                "tricolor: cannot allocate a {}: {e}. Call Mutator::safepoint regularly so the collector \
+                 can run, or raise the heap limit",
+                std::any::type_name::<T>()
+            ),
+        }
+    }
+
+    /// Allocate `value`, or report why the heap cannot hold it (the heap
+    /// limit, or the OS refusing memory); the heap stays usable.
+    #[inline]
+    pub fn try_alloc<T: Trace + Send + 'static>(&self, value: T) -> Result<Gc<'_, T>, AllocError> {
+        let flags = AllocFlags {
+            needs_drop: std::mem::needs_drop::<T>(),
+            black: self.marking.get(),
+        };
+        let slot = {
+            let mut guard = self
+                .cache
+                .try_borrow_mut()
+                .unwrap_or_else(|_| reentrant_alloc());
+            let cache = guard.as_mut().expect("a running mutator holds its cache");
+            match ObjectType::<T>::SPAN_CLASS {
+                Some(spc) => cache.alloc(spc, flags)?,
+                None => cache.alloc_size(ObjectType::<T>::SIZE, !T::NEEDS_TRACE, flags)?,
+            }
+        };
+        // SAFETY: the slot is fresh, sized and aligned for T by ObjectType.
+        unsafe { object::init(slot, value) };
+        // SAFETY: the object was just initialised; the mutator is borrowed
+        // for the returned lifetime, so no cycle can free it meanwhile.
+        Ok(unsafe { Gc::from_base(slot.as_ptr() as usize) })
+    }
+
+    /// Register `value` as a root of this mutator.
+    pub fn root<T: Trace + 'static>(&self, value: Gc<'_, T>) -> Root<T> {
+        self.check_store(0, value.base());
+        Root::new(&self.shared, value)
+    }
+
+    /// Let the collector in: park for a stop-the-world phase another thread
+    /// requested, or run a cycle if the heap reached its trigger. Call it
+    /// regularly (interpreters: at calls and backward jumps).
+    #[inline]
+    pub fn safepoint(&mut self) {
+        if self.heap.inner().poll() {
+            self.safepoint_slow();
+        }
+    }
+
+    #[cold]
+    fn safepoint_slow(&mut self) {
+        let inner = self.heap.inner().clone();
+        self.stop_running();
+        inner.collect_if_due();
+        self.start_running();
+    }
+
+    /// Run a full collection cycle now and finish its sweep.
+    pub fn collect(&mut self) {
+        let inner = self.heap.inner().clone();
+        self.stop_running();
+        inner.collect_forced();
+        self.start_running();
+    }
+
+    /// Run `f` in a GC-safe region: collections proceed without waiting for
+    /// this thread. Use it around anything that blocks (I/O, locks, sleep).
+    pub fn blocking<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        self.stop_running();
+        let r = f();
+        self.start_running();
+        r
+    }
+
+    fn stop_running(&mut self) {
+        *self.cache.get_mut() = None;
+        self.heap.inner().world.leave_running();
+    }
+
+    fn start_running(&mut self) {
+        self.heap.inner().world.enter_running();
+        *self.cache.get_mut() = Some(self.shared.cache.lock_arc());
+        self.marking.set(self.heap.inner().marking());
+    }
+
+    /// Whether stores must run the write barrier.
+    #[inline]
+    pub(crate) fn marking(&self) -> bool {
+        self.marking.get()
+    }
+
+    /// Refuse stores that would break the heap's invariants: a pointer slot
+    /// outside the GC heap (`slot` 0 means a root, always fine) or a target
+    /// from another heap.
+    #[inline]
+    pub(crate) fn check_store(&self, slot: usize, target: usize) {
+        let alloc = &self.heap.inner().alloc;
+        if slot != 0 && !alloc.contains(slot) {
+            bad_slot();
+        }
+        if target != 0 && !alloc.contains(target) {
+            foreign_target();
+        }
+    }
+
+    /// The hybrid write barrier: shade the old and the new target.
+    #[inline]
+    pub(crate) fn write_barrier(&self, old: usize, new: usize) {
+        self.shade(old);
+        self.shade(new);
+    }
+
+    /// Make `base` grey if it is white (0 is ignored).
+    pub(crate) fn shade(&self, base: usize) {
+        if base != 0 {
+            self.heap.inner().shade(base);
+        }
+    }
+}
+
+impl Drop for Mutator {
+    fn drop(&mut self) {
+        if let Some(mut guard) = self.cache.get_mut().take() {
+            guard.flush();
+        }
+        let inner = self.heap.inner();
+        inner
+            .mutators
+            .lock()
+            .retain(|m| !Arc::ptr_eq(m, &self.shared));
+        inner.world.leave_running();
+        let id = Arc::as_ptr(inner) as usize;
+        ATTACHED.with(|a| a.borrow_mut().retain(|&h| h != id));
+    }
+}
+
+#[cold]
+fn reentrant_alloc() -> ! {
+    panic!("tricolor: allocation from inside a destructor that the collector is running; destructors must not allocate")
+}
+
+#[cold]
+fn bad_slot() -> ! {
+    panic!(
+        "tricolor: Member::set on a Member that is not inside a GC object of this mutator's heap"
+    )
+}
+
+#[cold]
+fn foreign_target() -> ! {
+    panic!("tricolor: a Gc from another heap was stored into this heap; objects cannot point across heaps")
+}

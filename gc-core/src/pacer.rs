@@ -1,0 +1,106 @@
+//! The pacer: when to start the next cycle.
+//!
+//! Heap goal (Go's rule before its 1.18 stack/globals terms, which our
+//! registered roots make negligible): `goal = marked × (1 + GCPERCENT/100)`,
+//! at least `4 MiB × GCPERCENT/100` so tiny heaps do not collect constantly.
+//! `GCPERCENT=off` makes that goal infinite.
+//!
+//! Memory limit (soft): the goal is also capped at `GCMEMLIMIT` minus the
+//! memory the heap holds outside live objects (span slack, free but still
+//! resident pages) and a headroom of 3% (at least 1 MiB), never below the
+//! marked heap, so approaching the limit makes cycles more frequent instead
+//! of failing allocations.
+//!
+//! Trigger: with marking inside a stop-the-world pause the cycle can start
+//! exactly at the goal. With concurrent marking the trigger sits earlier,
+//! so that the mutators' allocation during marking (`runway`) lands the heap
+//! at the goal when marking ends; the runway is the previous cycle's
+//! allocation during marking, clamped to 5%..30% of the growth allowed.
+
+const HEAP_MINIMUM: usize = 4 << 20;
+
+#[derive(Clone, Debug)]
+pub(crate) struct Pacer {
+    pub(crate) percent: Option<u32>,
+    pub(crate) mem_limit: Option<usize>,
+    pub(crate) goal: usize,
+    pub(crate) trigger: usize,
+}
+
+impl Pacer {
+    pub(crate) fn new(percent: Option<u32>, mem_limit: Option<usize>) -> Pacer {
+        let mut p = Pacer {
+            percent,
+            mem_limit,
+            goal: 0,
+            trigger: 0,
+        };
+        p.update(0, 0, 0);
+        p
+    }
+
+    /// Set the next goal and trigger after a mark that found `marked` live
+    /// bytes; `overhead` is memory held beyond the live heap, `runway` the
+    /// bytes allocated while the last mark ran (0 for stop-the-world marks).
+    pub(crate) fn update(&mut self, marked: usize, overhead: usize, runway: usize) {
+        let percent_goal = match self.percent {
+            Some(p) => {
+                let grow = marked.saturating_mul(p as usize) / 100;
+                marked
+                    .saturating_add(grow)
+                    .max(HEAP_MINIMUM.saturating_mul(p as usize) / 100)
+            }
+            None => usize::MAX,
+        };
+        let limit_goal = match self.mem_limit {
+            Some(limit) => {
+                let headroom = (limit / 100 * 3).max(1 << 20);
+                limit
+                    .saturating_sub(overhead.saturating_add(headroom))
+                    .max(marked)
+            }
+            None => usize::MAX,
+        };
+        self.goal = percent_goal.min(limit_goal);
+        let growth = self.goal.saturating_sub(marked);
+        let runway = runway.clamp(growth / 20, growth / 10 * 3);
+        self.trigger = self.goal.saturating_sub(runway);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_sets_the_goal() {
+        let mut p = Pacer::new(Some(100), None);
+        p.update(100 << 20, 0, 0);
+        assert_eq!(p.goal, 200 << 20);
+        assert!(
+            p.trigger < p.goal && p.trigger >= (100 << 20) + (70 << 20),
+            "{p:?}"
+        );
+        p.update(1 << 10, 0, 0);
+        assert_eq!(p.goal, 4 << 20, "small heaps get the minimum");
+    }
+
+    #[test]
+    fn off_is_infinite_unless_limited() {
+        let mut p = Pacer::new(None, None);
+        p.update(100 << 20, 0, 0);
+        assert_eq!(p.goal, usize::MAX);
+        let mut p = Pacer::new(None, Some(512 << 20));
+        p.update(100 << 20, 12 << 20, 0);
+        assert!(p.goal < 500 << 20 && p.goal > 400 << 20, "{p:?}");
+    }
+
+    #[test]
+    fn limit_caps_the_percent_goal_but_not_below_live() {
+        let mut p = Pacer::new(Some(100), Some(256 << 20));
+        p.update(200 << 20, 0, 0);
+        assert!(p.goal < 256 << 20, "{p:?}");
+        p.update(300 << 20, 0, 0);
+        assert_eq!(p.goal, 300 << 20, "never below the live heap");
+    }
+}

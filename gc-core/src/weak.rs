@@ -1,0 +1,99 @@
+//! Weak references: a slot in the heap's weak table that the marker does not
+//! follow and that is cleared when its target is found unmarked.
+//!
+//! Clearing happens at mark termination, with the world stopped, before any
+//! span of the cycle is swept: no upgrade can observe a target that sweeping
+//! has freed. Upgrading while marking is on shades the target (design.md,
+//! "Weak references under concurrent marking"): the mutator may keep the
+//! strong pointer after its roots were scanned, so the marker must hear of it.
+
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::gc::Gc;
+use crate::heap::HeapInner;
+use crate::mark::Tracer;
+use crate::mutator::Mutator;
+use crate::roots::slot_ref;
+use crate::trace::{NoGc, Trace};
+
+/// A pointer that does not keep its target alive.
+///
+/// ```
+/// use tricolor::{Heap, Weak};
+///
+/// let heap = Heap::new();
+/// let mut m = heap.mutator();
+/// let w = Weak::new(&m, m.alloc(String::from("gone soon")));
+/// m.collect();
+/// assert!(w.upgrade(&m).is_none());
+/// ```
+pub struct Weak<T> {
+    heap: Arc<HeapInner>,
+    slot: NonNull<AtomicUsize>,
+    _marker: PhantomData<*const T>,
+}
+
+// SAFETY: the handle is an atomic slot in a heap-wide table; upgrading it on
+// another thread gives that thread shared access to a T.
+unsafe impl<T: Send + Sync> Send for Weak<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send + Sync> Sync for Weak<T> {}
+
+impl<T: Trace + 'static> Weak<T> {
+    /// A weak reference to `target`.
+    pub fn new(m: &Mutator, target: Gc<'_, T>) -> Weak<T> {
+        m.check_store(0, target.base());
+        let heap = m.heap_inner().clone();
+        let slot = heap.weaks.insert(target.base());
+        Weak {
+            heap,
+            slot,
+            _marker: PhantomData,
+        }
+    }
+
+    /// The target, if it has not been collected.
+    ///
+    /// # Panics
+    /// If `m` is attached to another heap.
+    pub fn upgrade<'m>(&self, m: &'m Mutator) -> Option<Gc<'m, T>> {
+        assert!(
+            Arc::ptr_eq(&self.heap, m.heap_inner()),
+            "a Weak was upgraded with a Mutator of another heap"
+        );
+        // SAFETY: the slot lives in our heap's weak table, kept alive by `heap`.
+        let p = unsafe { slot_ref(self.slot) }.load(Ordering::Acquire);
+        if p == 0 {
+            return None;
+        }
+        if m.marking() {
+            m.shade(p);
+        }
+        // SAFETY: a non-zero weak slot holds an object that was marked at the
+        // last mark termination or allocated since (slots of unmarked targets
+        // are cleared then, before sweeping), and if marking is on it has
+        // just been shaded; `m` is borrowed for 'm, so no cycle ends meanwhile.
+        Some(unsafe { Gc::from_base(p) })
+    }
+}
+
+impl<T> Drop for Weak<T> {
+    fn drop(&mut self) {
+        // SAFETY: the slot came from our heap's weak table and this handle is
+        // its only user.
+        unsafe { self.heap.weaks.remove(self.slot) }
+    }
+}
+
+// SAFETY: a Weak holds no strong GC pointer: there is nothing to trace, and
+// moving the handle anywhere cannot hide a pointer from the marker.
+unsafe impl<T> Trace for Weak<T> {
+    const NEEDS_TRACE: bool = false;
+    fn trace(&self, _tracer: &mut Tracer<'_>) {}
+}
+
+// SAFETY: as above.
+unsafe impl<T> NoGc for Weak<T> {}

@@ -1,0 +1,3 @@
+//! tricolor (being written).
+pub use gc_core::*;
+pub use gc_macros::Trace;

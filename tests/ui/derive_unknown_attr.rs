@@ -1,0 +1,28 @@
+// Every misspelled or misplaced `#[trace]` key is reported, all at once.
+use tricolor::Trace;
+
+#[derive(Trace)]
+#[trace(no_gcc)]
+struct Typo {
+    #[trace(skip)]
+    field: u32,
+}
+
+#[derive(Trace)]
+#[trace(unsafe_skip)]
+struct SkipOnContainer {
+    #[trace(no_gc)]
+    field: u32,
+}
+
+#[derive(Trace)]
+enum OnVariant {
+    #[trace(unsafe_skip)]
+    A(u32),
+}
+
+#[derive(Trace)]
+#[trace(crate = "tricolor", crate = "gc_core")]
+struct TwoCrates;
+
+fn main() {}
