@@ -1,39 +1,50 @@
 //! The collector instance: configuration, the registry of mutators, the
 //! pacer, and the collection cycle.
 //!
-//! One cycle (this is the stop-the-world-mark collector; marking runs with
-//! every mutator parked):
-//! 1. The thread that starts the cycle finishes the previous cycle's sweep
-//!    (outside any pause) and takes the collection lock.
-//! 2. Stop the world (world.rs).
-//! 3. Mark from every mutator's roots and the global roots, draining the
-//!    grey stack (mark.rs).
-//! 4. Clear weak references to unmarked objects, flush every mutator's
-//!    thread cache (their owners gave them up when they stopped), advance the
-//!    sweep generation (every span becomes unswept), reset the pacing counter
-//!    to the marked bytes and compute the next trigger.
-//! 5. Start the world; wake the background sweeper. Spans are swept lazily
-//!    by allocation or by the sweeper; unmarked objects with destructors are
-//!    dropped then.
+//! One cycle, after Go's `gcStart` / `gcMarkDone` / `gcMarkTermination`:
+//! 1. **Sweep termination** (started by a mutator at a safepoint that sees
+//!    the heap past its trigger, or by `collect`): the starting thread
+//!    finishes the previous cycle's sweep *before* the pause, then stops the
+//!    world, scans every mutator's root set and the global roots into the
+//!    grey pool, turns marking (write barrier, allocate-black) on, and
+//!    restarts the world. The pause is independent of heap size; it grows
+//!    with the number of registered roots.
+//! 2. **Concurrent mark**: background mark workers drain the grey pool while
+//!    mutators run; mutators shade through the write barrier and, past the
+//!    heap goal, assist at their safepoints.
+//! 3. **Mark termination**: when the pool is empty and no drainer is active,
+//!    a worker stops the world. If barrier shades left grey work, it
+//!    restarts the world and keeps marking (at most a few times, then it
+//!    finishes inside the pause). Then: optional checkmark, clear weak
+//!    references to unmarked objects, flush every thread cache, advance the
+//!    sweep generation, turn marking off, compute the next trigger, restart
+//!    the world, wake the sweeper.
+//! 4. **Sweep**: lazily by allocation and by the background sweeper.
 //!
-//! Invariant: the sweep generation only moves with the world stopped and
-//! sweeping finished, and no thread cache holds a span across it.
+//! `GCDEBUG=gcstoptheworld=1` does steps 1-3 inside one pause.
+//!
+//! Invariants: the sweep generation and the marking flag change only with
+//! the world stopped (so a running mutator's cached copy of the flag is
+//! exact); sweeping is finished before marking starts; no thread cache holds
+//! a span across a sweep-generation change; the threads that take the
+//! `cycle` lock or wait for a cycle are never running mutators.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gc_alloc::{AllocError, AllocHeap, HeapConfig};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 use crate::config::{self, ConfigError, DebugFlags};
-use crate::mark::Tracer;
+use crate::mark::{checkmark, GreyPool, Tracer};
 use crate::mutator::{attached_here, Mutator, MutatorShared};
 use crate::object::drop_object;
 use crate::pacer::Pacer;
 use crate::roots::SlotTable;
+use crate::signal::{spawn_worker, Signal};
 use crate::stats::{CycleRecord, GcStats, PAUSE_HISTORY};
-use crate::sweep::{self, SweeperSignal};
+use crate::sweep::background_sweep;
 use crate::world::World;
 
 /// Why a heap could not be built.
@@ -82,6 +93,7 @@ pub struct HeapBuilder {
     mem_limit: Option<usize>,
     max_heap: usize,
     debug: DebugFlags,
+    mark_workers: usize,
 }
 
 impl Default for HeapBuilder {
@@ -93,11 +105,13 @@ impl Default for HeapBuilder {
 impl HeapBuilder {
     /// Defaults: `GCPERCENT=100`, no memory limit, no hard cap, no debug.
     pub fn new() -> HeapBuilder {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         HeapBuilder {
             percent: Some(100),
             mem_limit: None,
             max_heap: usize::MAX,
             debug: DebugFlags::default(),
+            mark_workers: (cores / 4).max(1),
         }
     }
 
@@ -118,6 +132,13 @@ impl HeapBuilder {
     /// [`AllocError::HeapLimit`].
     pub fn max_heap(mut self, bytes: usize) -> Self {
         self.max_heap = bytes;
+        self
+    }
+
+    /// Background mark workers (default: a quarter of the cores, at least
+    /// one).
+    pub fn mark_workers(mut self, n: usize) -> Self {
+        self.mark_workers = n.max(1);
         self
     }
 
@@ -163,20 +184,51 @@ impl HeapBuilder {
             mutators: Mutex::new(Vec::new()),
             globals: SlotTable::default(),
             weaks: SlotTable::default(),
-            collect_lock: Mutex::new(()),
+            cycle: Mutex::new(CycleState::default()),
+            cycle_done: Condvar::new(),
+            terminating: AtomicBool::new(false),
             trigger: AtomicUsize::new(pacer.trigger),
             pacer: Mutex::new(pacer),
             marking: AtomicBool::new(false),
-            barrier_grey: Mutex::new(Vec::new()),
+            pool: GreyPool::default(),
             cycles: AtomicU64::new(0),
             history: Mutex::new(History::default()),
             gc_cpu_ns: AtomicU64::new(0),
-            sweeper: Arc::new(SweeperSignal::default()),
+            assist_ns: AtomicU64::new(0),
+            background_ns: AtomicU64::new(0),
+            mark_workers: self.mark_workers,
+            sweeper: Arc::new(Signal::default()),
+            marker: Arc::new(Signal::default()),
             started: Instant::now(),
         });
-        sweep::spawn(&inner);
+        spawn_worker(
+            "tricolor-sweeper",
+            Arc::downgrade(&inner),
+            inner.sweeper.clone(),
+            background_sweep,
+        );
+        for _ in 0..inner.mark_workers {
+            spawn_worker(
+                "tricolor-marker",
+                Arc::downgrade(&inner),
+                inner.marker.clone(),
+                HeapInner::background_mark,
+            );
+        }
         Ok(Heap { inner })
     }
+}
+
+/// What the cycle in progress has measured so far.
+#[derive(Default)]
+struct CycleState {
+    running: bool,
+    forced: bool,
+    cycle_start: Option<Instant>,
+    stw1: Duration,
+    mark_start: Option<Instant>,
+    heap_start: usize,
+    root_slots: usize,
 }
 
 #[derive(Default)]
@@ -209,17 +261,32 @@ pub(crate) struct HeapInner {
     pub(crate) mutators: Mutex<Vec<Arc<MutatorShared>>>,
     pub(crate) globals: SlotTable,
     pub(crate) weaks: SlotTable,
-    collect_lock: Mutex<()>,
+    cycle: Mutex<CycleState>,
+    cycle_done: Condvar,
+    terminating: AtomicBool,
+    /// Heap size at which a safepoint starts a cycle; while marking, the
+    /// size past which mutators assist.
     trigger: AtomicUsize,
     pacer: Mutex<Pacer>,
     marking: AtomicBool,
-    barrier_grey: Mutex<Vec<usize>>,
+    pool: GreyPool,
     cycles: AtomicU64,
     history: Mutex<History>,
     gc_cpu_ns: AtomicU64,
-    pub(crate) sweeper: Arc<SweeperSignal>,
+    assist_ns: AtomicU64,
+    background_ns: AtomicU64,
+    mark_workers: usize,
+    pub(crate) sweeper: Arc<Signal>,
+    marker: Arc<Signal>,
     started: Instant,
 }
+
+/// Objects an assist scans per safepoint.
+const ASSIST_BUDGET: usize = 4096;
+
+/// Times mark termination hands barrier work back to concurrent marking
+/// before it finishes the mark inside the pause.
+const TERMINATION_RETRIES: usize = 3;
 
 impl HeapInner {
     /// Whether a safepoint has anything to do.
@@ -240,60 +307,184 @@ impl HeapInner {
         let Some(o) = self.alloc.find_object(base) else {
             return;
         };
-        if o.span.mark(o.index) && !o.span.noscan() {
-            self.barrier_grey.lock().push(base);
+        if o.span.mark(o.index) {
+            self.pool.add_marked_bytes(o.span.elem_size());
+            if !o.span.noscan() {
+                self.pool.push(base);
+            }
         }
     }
 
-    /// Collect if the heap has reached its trigger (or in gcstress mode).
+    /// Mark assist: a running mutator at a safepoint, past the heap goal
+    /// while marking, scans a bounded amount of grey work.
+    pub(crate) fn assist(&self) {
+        let start = Instant::now();
+        Tracer::new(&self.alloc).drain_pool(&self.pool, Some(ASSIST_BUDGET));
+        self.assist_ns
+            .fetch_add(start.elapsed().as_nanos() as u64, Relaxed);
+    }
+
+    /// Start a cycle if the heap reached its trigger and none is running.
     /// Called by a mutator that is not running.
     pub(crate) fn collect_if_due(self: &Arc<Self>) {
-        if self.alloc.heap_live() < self.trigger.load(Relaxed) && !self.debug.gcstress {
-            return;
+        if self.debug.gcstress {
+            self.collect_sync(false);
+        } else if self.alloc.heap_live() >= self.trigger.load(Relaxed) {
+            self.begin_cycle(false);
         }
-        let seen = self.cycles.load(Acquire);
-        let _lock = self.collect_lock.lock();
-        if self.cycles.load(Acquire) != seen {
-            return; // another thread collected while we waited
-        }
-        self.cycle(false);
     }
 
-    /// Run one full cycle and finish its sweep. Called by a thread that is
-    /// not a running mutator.
-    pub(crate) fn collect_forced(self: &Arc<Self>) {
-        {
-            let _lock = self.collect_lock.lock();
-            self.cycle(true);
+    /// Run one full cycle and wait for its mark to finish (and, if
+    /// `forced`, its sweep). Called by a thread that is not a running mutator.
+    pub(crate) fn collect_sync(self: &Arc<Self>, forced: bool) {
+        loop {
+            let target = {
+                let mut st = self.cycle.lock();
+                while st.running {
+                    self.cycle_done.wait(&mut st);
+                }
+                self.cycles.load(Acquire) + 1
+            };
+            if self.begin_cycle(forced) {
+                let mut st = self.cycle.lock();
+                while self.cycles.load(Acquire) < target {
+                    self.cycle_done.wait(&mut st);
+                }
+                break;
+            }
         }
-        self.alloc.finish_sweep();
+        if forced {
+            self.alloc.finish_sweep();
+        }
     }
 
-    fn cycle(&self, forced: bool) {
+    /// Sweep termination: stop the world, scan the roots, turn marking on,
+    /// restart the world and wake the mark workers. False if a cycle was
+    /// already running.
+    fn begin_cycle(self: &Arc<Self>, forced: bool) -> bool {
         let cycle_start = Instant::now();
+        {
+            let mut st = self.cycle.lock();
+            if st.running {
+                return false;
+            }
+            *st = CycleState {
+                running: true,
+                forced,
+                cycle_start: Some(cycle_start),
+                ..CycleState::default()
+            };
+        }
         // Sweep termination work happens before the pause.
         self.alloc.finish_sweep();
         let heap_start = self.alloc.heap_live();
         let t0 = Instant::now();
         self.world.stop();
-        let stopped = Instant::now();
         let _span =
-            tracing::debug_span!("gc_cycle", number = self.cycles.load(Relaxed) + 1, forced)
-                .entered();
-
-        let mutators: Vec<Arc<MutatorShared>> = self.mutators.lock().clone();
-        let mut grey = std::mem::take(&mut *self.barrier_grey.lock());
-        let mut tracer = Tracer::new(&self.alloc, &mut grey);
+            tracing::debug_span!("gc_mark_start", number = self.cycles.load(Relaxed) + 1).entered();
+        let mut tracer = Tracer::new(&self.alloc);
         let mut root_slots = 0;
-        for m in &mutators {
+        for m in self.mutators.lock().iter() {
             root_slots += m.roots.len();
             m.roots.for_each(|s| tracer.edge(s.load(Acquire)));
         }
         self.globals.for_each(|s| tracer.edge(s.load(Acquire)));
-        tracer.drain();
-        let marked = tracer.marked_bytes();
-        tracing::debug!(marked, "mark done");
+        tracer.flush_to(&self.pool);
+        {
+            let mut st = self.cycle.lock();
+            st.heap_start = heap_start;
+            st.root_slots = root_slots;
+        }
+        if self.debug.gcstoptheworld {
+            tracer.drain_pool(&self.pool, None);
+            self.cycle.lock().mark_start = Some(Instant::now());
+            self.finish_cycle(t0, Instant::now());
+            return true;
+        }
+        self.marking.store(true, Release);
+        let goal = self.pacer.lock().goal;
+        self.trigger.store(goal, Relaxed);
+        let t1 = Instant::now();
+        {
+            let mut st = self.cycle.lock();
+            st.stw1 = t1 - t0;
+            st.mark_start = Some(t1);
+        }
+        self.record_pause(t1 - t0);
+        self.world.start();
+        self.terminating.store(false, Release);
+        self.marker.raise();
+        tracing::debug!(root_slots, "concurrent mark started");
+        true
+    }
 
+    /// A background mark worker's round: drain until no grey work is left,
+    /// then (one worker) terminate the mark.
+    fn background_mark(self: &Arc<Self>) {
+        if !self.marking() {
+            return;
+        }
+        let start = Instant::now();
+        let mut tracer = Tracer::new(&self.alloc);
+        loop {
+            tracer.drain_pool(&self.pool, None);
+            if self.pool.done() {
+                break;
+            }
+            std::thread::yield_now();
+        }
+        self.background_ns
+            .fetch_add(start.elapsed().as_nanos() as u64, Relaxed);
+        if self
+            .terminating
+            .compare_exchange(false, true, AcqRel, Relaxed)
+            .is_ok()
+        {
+            self.mark_termination();
+        }
+    }
+
+    /// Stop the world and finish the mark (see the module comment).
+    fn mark_termination(self: &Arc<Self>) {
+        let mut retries = 0;
+        let t_stop = loop {
+            self.world.stop();
+            let t = Instant::now();
+            if self.pool.done() || retries == TERMINATION_RETRIES {
+                break t;
+            }
+            // Barrier shades left work: keep marking beside the mutators.
+            retries += 1;
+            self.world.start();
+            let start = Instant::now();
+            Tracer::new(&self.alloc).drain_pool(&self.pool, None);
+            self.background_ns
+                .fetch_add(start.elapsed().as_nanos() as u64, Relaxed);
+        };
+        Tracer::new(&self.alloc).drain_pool(&self.pool, None);
+        self.finish_cycle(t_stop, t_stop);
+    }
+
+    /// Mark termination proper, with the world stopped since `t_stop`: weak
+    /// references, caches, sweep generation, pacer, stats; then restart the
+    /// world.
+    fn finish_cycle(&self, t_stop: Instant, mark_end: Instant) {
+        let _span = tracing::debug_span!(
+            "gc_mark_termination",
+            number = self.cycles.load(Relaxed) + 1
+        )
+        .entered();
+        let mutators: Vec<Arc<MutatorShared>> = self.mutators.lock().clone();
+        if self.debug.gccheckmark {
+            let mut roots = Vec::new();
+            for m in &mutators {
+                m.roots.for_each(|s| roots.push(s.load(Acquire)));
+            }
+            self.globals.for_each(|s| roots.push(s.load(Acquire)));
+            let reached = checkmark(&self.alloc, roots);
+            tracing::debug!(reached, "checkmark passed");
+        }
+        let marked = self.pool.take_marked_bytes();
         self.weaks.for_each(|s| {
             let p = s.load(Relaxed);
             if p != 0 {
@@ -310,47 +501,75 @@ impl HeapInner {
             m.cache.lock().flush();
         }
         let heap_end = self.alloc.heap_live();
+        self.marking.store(false, Release);
         self.alloc.next_sweep_generation();
         self.alloc.reset_heap_live(marked);
-        let stats = self.alloc.stats();
+        let st = std::mem::take(&mut *self.cycle.lock());
+        let committed = self.alloc.stats().committed_bytes;
         let goal = {
             let mut p = self.pacer.lock();
-            p.update(marked, stats.committed_bytes.saturating_sub(marked), 0);
+            let runway = if self.debug.gcstoptheworld {
+                0
+            } else {
+                heap_end.saturating_sub(st.heap_start)
+            };
+            p.update(marked, committed.saturating_sub(marked), runway);
             self.trigger.store(p.trigger, Relaxed);
             p.goal
         };
-        let number = self.cycles.fetch_add(1, AcqRel) + 1;
-        let pause_end = Instant::now();
-        let pause = pause_end - t0;
+        let t_end = Instant::now();
+        let stw2 = t_end - t_stop;
+        self.record_pause(stw2);
         {
             let mut h = self.history.lock();
-            h.record_pause(pause);
-            h.forced += forced as u64;
+            h.forced += st.forced as u64;
             h.last_marked = marked;
         }
+        let number = {
+            // Publish the cycle under the lock waiters sleep on.
+            let _st = self.cycle.lock();
+            self.cycles.fetch_add(1, AcqRel) + 1
+        };
         self.world.start();
-        self.sweeper.wake();
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
-        self.add_gc_cpu(pause * threads + (t0 - cycle_start));
-        tracing::debug!(number, ?pause, "cycle done");
+        self.cycle_done.notify_all();
+        self.sweeper.raise();
 
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+        let assist = Duration::from_nanos(self.assist_ns.swap(0, Relaxed));
+        let background = Duration::from_nanos(self.background_ns.swap(0, Relaxed));
+        let cycle_start = st.cycle_start.unwrap_or(t_stop);
+        let mark_start = st.mark_start.unwrap_or(t_stop);
+        let sweep_term = (mark_start - cycle_start).saturating_sub(st.stw1);
+        self.add_gc_cpu((st.stw1 + stw2) * threads + assist + background + sweep_term);
+        tracing::debug!(number, ?stw2, marked, "cycle done");
         if self.debug.gctrace {
+            let (stw1, mark, stw2) = if self.debug.gcstoptheworld {
+                // One pause covers the whole cycle: report it as one.
+                (t_end - t_stop, Duration::ZERO, Duration::ZERO)
+            } else {
+                (
+                    st.stw1,
+                    mark_end.saturating_duration_since(mark_start),
+                    stw2,
+                )
+            };
             let record = CycleRecord {
                 number,
-                start: t0 - self.started,
-                stw1: pause,
-                mark: Duration::ZERO,
-                stw2: Duration::ZERO,
-                background_cpu: stopped - t0 + (pause_end - stopped),
+                start: cycle_start - self.started,
+                stw1,
+                mark,
+                stw2,
+                assist_cpu: assist,
+                background_cpu: background,
                 threads,
-                heap_start,
+                heap_start: st.heap_start,
                 heap_end,
                 marked,
                 goal,
-                root_bytes: root_slots * std::mem::size_of::<usize>(),
+                root_bytes: st.root_slots * std::mem::size_of::<usize>(),
                 global_bytes: self.globals.len() * std::mem::size_of::<usize>(),
-                workers: 1,
-                forced,
+                workers: self.mark_workers as u32,
+                forced: st.forced,
                 ..CycleRecord::default()
             };
             eprintln!(
@@ -358,6 +577,10 @@ impl HeapInner {
                 record.gctrace_line((self.gc_cpu_fraction() * 100.0) as u32)
             );
         }
+    }
+
+    fn record_pause(&self, d: Duration) {
+        self.history.lock().record_pause(d);
     }
 
     pub(crate) fn add_gc_cpu(&self, d: Duration) {
@@ -454,7 +677,7 @@ impl Heap {
             !attached_here(&self.inner),
             "Heap::collect on a thread with a Mutator for this heap would deadlock; call Mutator::collect"
         );
-        self.inner.collect_forced();
+        self.inner.collect_sync(true);
     }
 
     /// The collector's counters.

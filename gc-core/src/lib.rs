@@ -12,10 +12,12 @@
 //!   its GC pointers.
 //!
 //! Files, one concept each: `object` (layout and headers), `gc` (`Gc`,
-//! `Member`), `roots`, `weak`, `mark`, `world` (stop-the-world handshake),
+//! `Member`), `array` (`GcArray`), `roots`, `weak`, `mark`, `world` (stop-the-world handshake),
 //! `mutator`, `heap` (the cycle), `pacer`, `sweep` (background sweeper),
+//! `signal` (waking background threads),
 //! `config` (environment), `stats` (counters and gctrace).
 
+mod array;
 mod config;
 mod gc;
 mod heap;
@@ -24,6 +26,7 @@ mod mutator;
 mod object;
 mod pacer;
 mod roots;
+mod signal;
 mod stats;
 mod sweep;
 mod trace;
@@ -31,6 +34,7 @@ mod trace_impls;
 mod weak;
 mod world;
 
+pub use array::GcArray;
 pub use config::{ConfigError, DebugFlags};
 pub use gc::{Gc, Member};
 pub use gc_alloc::{AllocError, AllocStats};

@@ -1,35 +1,104 @@
-//! Marking: shading objects and draining the grey stack.
+//! Marking: shading objects, grey work, draining, and the checkmark pass.
 //!
 //! Colours are as in Go: an object is white if its mark bit is clear, grey
-//! if its bit is set and it is on a grey stack, black if its bit is set and
-//! it has been scanned. Shading sets the mark bit with an atomic `fetch_or`;
-//! the thread whose call set it pushes the object (unless its span is noscan,
-//! in which case it is black at once). The grey stack is an explicit `Vec`,
-//! never recursion, so a 10-million-node list marks in constant native stack.
+//! if its bit is set and it waits in a grey stack or the shared pool, black
+//! if its bit is set and it has been scanned. Shading sets the mark bit with
+//! an atomic `fetch_or`; only the thread whose call set it queues the object
+//! (unless its span is noscan: then it is black at once). Grey stacks are
+//! explicit `Vec`s, never recursion, so a 10-million-node list marks in
+//! constant native stack.
+//!
+//! Work distribution: each drainer (background worker, mutator assist, the
+//! stop-the-world terminator) keeps a local grey stack and shares through
+//! one [`GreyPool`]: it takes a batch when its stack is empty and hands half
+//! back when its stack grows long, so idle drainers find work. Marking is
+//! complete when the pool is empty and no drainer is active; barrier shades
+//! land in the pool too, so the terminator re-checks it with the world
+//! stopped.
 //!
 //! Everything a [`Tracer`] reports must be 0 or the base of an object of the
 //! tracer's heap: an address that is not is a broken `Trace` implementation
 //! (or memory corruption) and aborts with the type's name.
 
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use gc_alloc::AllocHeap;
+use parking_lot::Mutex;
 
 use crate::object::{header, VTable};
+
+/// Batch size taken from or given back to the pool.
+const BATCH: usize = 512;
+
+/// Grey objects shared between drainers.
+#[derive(Default)]
+pub(crate) struct GreyPool {
+    work: Mutex<Vec<usize>>,
+    active: AtomicUsize,
+    marked_bytes: AtomicUsize,
+}
+
+impl GreyPool {
+    pub(crate) fn push(&self, base: usize) {
+        self.work.lock().push(base);
+    }
+
+    pub(crate) fn extend(&self, bases: impl IntoIterator<Item = usize>) {
+        self.work.lock().extend(bases);
+    }
+
+    /// No grey object anywhere: the pool is empty and no drainer holds any.
+    pub(crate) fn done(&self) -> bool {
+        let w = self.work.lock();
+        w.is_empty() && self.active.load(Ordering::Acquire) == 0
+    }
+
+    /// Bytes marked since the last [`take_marked_bytes`](Self::take_marked_bytes).
+    pub(crate) fn take_marked_bytes(&self) -> usize {
+        self.marked_bytes.swap(0, Ordering::AcqRel)
+    }
+
+    pub(crate) fn add_marked_bytes(&self, n: usize) {
+        self.marked_bytes.fetch_add(n, Ordering::AcqRel);
+    }
+
+    /// Move up to a batch into `local`; false if the pool was empty. On
+    /// success the caller counts as active until it calls `finish`.
+    fn take(&self, local: &mut Vec<usize>) -> bool {
+        let mut w = self.work.lock();
+        if w.is_empty() {
+            return false;
+        }
+        let at = w.len().saturating_sub(BATCH);
+        local.extend(w.drain(at..));
+        self.active.fetch_add(1, Ordering::AcqRel);
+        true
+    }
+
+    fn finish(&self) {
+        self.active.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// Receives the GC pointers a [`Trace`](crate::Trace) implementation reports.
 pub struct Tracer<'a> {
     heap: &'a AllocHeap,
-    grey: &'a mut Vec<usize>,
+    grey: Vec<usize>,
     marked_bytes: usize,
     scanning: Option<&'static VTable>,
+    /// Checkmark mode: objects visited so far; marks are checked, not set.
+    checked: Option<HashSet<usize>>,
 }
 
 impl<'a> Tracer<'a> {
-    pub(crate) fn new(heap: &'a AllocHeap, grey: &'a mut Vec<usize>) -> Tracer<'a> {
+    pub(crate) fn new(heap: &'a AllocHeap) -> Tracer<'a> {
         Tracer {
             heap,
-            grey,
+            grey: Vec::new(),
             marked_bytes: 0,
             scanning: None,
+            checked: None,
         }
     }
 
@@ -42,6 +111,17 @@ impl<'a> Tracer<'a> {
         let Some(o) = self.heap.find_object(base) else {
             bad_pointer(base, self.scanning.map_or("a root", |vt| (vt.type_name)()));
         };
+        if let Some(checked) = &mut self.checked {
+            if checked.insert(base) {
+                if !o.span.is_marked(o.index) {
+                    missed(base, self.scanning);
+                }
+                if !o.span.noscan() {
+                    self.grey.push(base);
+                }
+            }
+            return;
+        }
         if o.span.mark(o.index) {
             self.marked_bytes += o.span.elem_size();
             if !o.span.noscan() {
@@ -50,23 +130,80 @@ impl<'a> Tracer<'a> {
         }
     }
 
-    /// Scan grey objects until none is left.
-    pub(crate) fn drain(&mut self) {
-        while let Some(base) = self.grey.pop() {
-            // SAFETY: only marked, allocated, initialised objects are pushed,
-            // and they stay allocated until the cycle's sweep.
-            let vt = unsafe { header(base) };
-            self.scanning = Some(vt);
-            // SAFETY: the header's trace function belongs to the object's type.
-            unsafe { (vt.trace)(base + vt.offset, self) };
-        }
+    /// Scan one grey object.
+    #[inline]
+    fn scan(&mut self, base: usize) {
+        // SAFETY: only marked, allocated, initialised objects are queued, and
+        // they stay allocated until the cycle's sweep.
+        let vt = unsafe { header(base) };
+        self.scanning = Some(vt);
+        // SAFETY: the header's trace function belongs to the object's type.
+        unsafe { (vt.trace)(base + vt.offset, self) };
         self.scanning = None;
     }
 
-    /// Bytes of objects this tracer marked.
-    pub(crate) fn marked_bytes(&self) -> usize {
-        self.marked_bytes
+    /// Scan the local grey stack empty.
+    pub(crate) fn drain(&mut self) {
+        while let Some(base) = self.grey.pop() {
+            self.scan(base);
+        }
     }
+
+    /// Drain shared work from `pool` until it has none (or, with a budget,
+    /// until about `budget` objects were scanned). Publishes marked bytes.
+    pub(crate) fn drain_pool(&mut self, pool: &GreyPool, budget: Option<usize>) {
+        self.flush_to(pool);
+        let mut scanned = 0;
+        while budget.is_none_or(|b| scanned < b) && pool.take(&mut self.grey) {
+            while let Some(base) = self.grey.pop() {
+                self.scan(base);
+                scanned += 1;
+                if self.grey.len() > 2 * BATCH {
+                    let at = self.grey.len() - BATCH;
+                    pool.extend(self.grey.drain(at..));
+                }
+                if budget.is_some_and(|b| scanned >= b) {
+                    break;
+                }
+            }
+            self.flush_to(pool);
+            pool.finish();
+        }
+    }
+
+    /// Hand local grey objects and the marked-bytes count to the pool.
+    pub(crate) fn flush_to(&mut self, pool: &GreyPool) {
+        if !self.grey.is_empty() {
+            pool.extend(self.grey.drain(..));
+        }
+        pool.add_marked_bytes(std::mem::take(&mut self.marked_bytes));
+    }
+}
+
+/// `GCDEBUG=gccheckmark=1`: walk everything reachable from `roots` and abort
+/// with a report if any of it is unmarked. Runs with the world stopped after
+/// marking completes; uses its own visited set and leaves mark bits alone.
+pub(crate) fn checkmark(heap: &AllocHeap, roots: impl IntoIterator<Item = usize>) -> usize {
+    let mut t = Tracer::new(heap);
+    t.checked = Some(HashSet::new());
+    for r in roots {
+        t.edge(r);
+    }
+    t.drain();
+    t.checked.map_or(0, |c| c.len())
+}
+
+#[cold]
+fn missed(base: usize, holder: Option<&'static VTable>) -> ! {
+    // SAFETY: `base` was found as an allocated object of this heap, reached
+    // from the roots, so its header is initialised.
+    let ty = unsafe { (header(base).type_name)() };
+    eprintln!(
+        "tricolor: checkmark failed: the {ty} at {base:#x}, reachable from {}, was not marked; \
+         the write barrier or root scan missed it. Aborting.",
+        holder.map_or("a root".to_string(), |vt| format!("a {}", (vt.type_name)()))
+    );
+    std::process::abort()
 }
 
 #[cold]

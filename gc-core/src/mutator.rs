@@ -24,6 +24,7 @@ use gc_alloc::{AllocError, AllocFlags, ThreadCache};
 use parking_lot::lock_api::ArcMutexGuard;
 use parking_lot::{Mutex, RawMutex};
 
+use crate::array::GcArray;
 use crate::gc::Gc;
 use crate::heap::{Heap, HeapInner};
 use crate::object::{self, ObjectType};
@@ -109,7 +110,9 @@ impl Mutator {
             heap: heap.clone(),
             shared,
             cache: RefCell::new(Some(guard)),
-            marking: Cell::new(false),
+            // Read after `enter_running`: the flag cannot change until this
+            // mutator stops running again.
+            marking: Cell::new(inner.marking()),
             _not_send: PhantomData,
         }
     }
@@ -147,26 +150,69 @@ impl Mutator {
     /// limit, or the OS refusing memory); the heap stays usable.
     #[inline]
     pub fn try_alloc<T: Trace + Send + 'static>(&self, value: T) -> Result<Gc<'_, T>, AllocError> {
-        let flags = AllocFlags {
-            needs_drop: std::mem::needs_drop::<T>(),
-            black: self.marking.get(),
-        };
-        let slot = {
-            let mut guard = self
-                .cache
-                .try_borrow_mut()
-                .unwrap_or_else(|_| reentrant_alloc());
-            let cache = guard.as_mut().expect("a running mutator holds its cache");
-            match ObjectType::<T>::SPAN_CLASS {
-                Some(spc) => cache.alloc(spc, flags)?,
-                None => cache.alloc_size(ObjectType::<T>::SIZE, !T::NEEDS_TRACE, flags)?,
-            }
+        let slot = match ObjectType::<T>::SPAN_CLASS {
+            Some(spc) => self.with_cache(|c| c.alloc(spc, self.flags::<T>()))?,
+            None => self.alloc_bytes::<T>(ObjectType::<T>::SIZE)?,
         };
         // SAFETY: the slot is fresh, sized and aligned for T by ObjectType.
         unsafe { object::init(slot, value) };
         // SAFETY: the object was just initialised; the mutator is borrowed
         // for the returned lifetime, so no cycle can free it meanwhile.
         Ok(unsafe { Gc::from_base(slot.as_ptr() as usize) })
+    }
+
+    /// Allocate an array of `len` elements, element `i` being `init(i)`.
+    ///
+    /// # Panics
+    /// If the heap is out of memory.
+    pub fn alloc_array<T: Trace + Send + 'static>(
+        &self,
+        len: usize,
+        init: impl FnMut(usize) -> T,
+    ) -> Gc<'_, GcArray<T>> {
+        let size = GcArray::<T>::value_size(len)
+            .and_then(|v| v.checked_add(ObjectType::<GcArray<T>>::OFFSET))
+            .unwrap_or(usize::MAX);
+        let slot = match self.alloc_bytes::<GcArray<T>>(size) {
+            Ok(s) => s,
+            Err(e) => panic!("tricolor: cannot allocate an array of {len} elements: {e}"),
+        };
+        // SAFETY: the slot is fresh and `size` bytes long, which covers the
+        // header, the length word and `len` elements; the header is written
+        // first so the sweeper can drop a partly built array; the returned
+        // Gc borrows the mutator, so the array outlives it.
+        unsafe {
+            object::write_header::<GcArray<T>>(slot);
+            let value =
+                (slot.as_ptr() as usize + ObjectType::<GcArray<T>>::OFFSET) as *mut GcArray<T>;
+            GcArray::init(value, len, init);
+            Gc::from_base(slot.as_ptr() as usize)
+        }
+    }
+
+    /// A slot for an object of type `T` that is `size` bytes long.
+    fn alloc_bytes<T: Trace + 'static>(
+        &self,
+        size: usize,
+    ) -> Result<std::ptr::NonNull<u8>, AllocError> {
+        self.with_cache(|c| c.alloc_size(size, !T::NEEDS_TRACE, self.flags::<T>()))
+    }
+
+    #[inline]
+    fn flags<T>(&self) -> AllocFlags {
+        AllocFlags {
+            needs_drop: std::mem::needs_drop::<T>(),
+            black: self.marking.get(),
+        }
+    }
+
+    #[inline]
+    fn with_cache<R>(&self, f: impl FnOnce(&mut ThreadCache) -> R) -> R {
+        let mut guard = self
+            .cache
+            .try_borrow_mut()
+            .unwrap_or_else(|_| reentrant_alloc());
+        f(guard.as_mut().expect("a running mutator holds its cache"))
     }
 
     /// Register `value` as a root of this mutator.
@@ -188,8 +234,18 @@ impl Mutator {
     #[cold]
     fn safepoint_slow(&mut self) {
         let inner = self.heap.inner().clone();
+        if self.marking.get() && !inner.world.stop_requested() && !inner.debug.gcstress {
+            // Past the goal while marking: help, as a running mutator, so a
+            // stop-the-world phase waits for the bounded assist to end.
+            inner.assist();
+            if !inner.world.stop_requested() {
+                return;
+            }
+        }
         self.stop_running();
-        inner.collect_if_due();
+        if !inner.world.stop_requested() {
+            inner.collect_if_due();
+        }
         self.start_running();
     }
 
@@ -197,7 +253,7 @@ impl Mutator {
     pub fn collect(&mut self) {
         let inner = self.heap.inner().clone();
         self.stop_running();
-        inner.collect_forced();
+        inner.collect_sync(true);
         self.start_running();
     }
 

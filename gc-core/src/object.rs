@@ -109,13 +109,22 @@ pub(crate) unsafe fn header(base: usize) -> &'static VTable {
 /// aligned as `T` needs once offset.
 #[inline]
 pub(crate) unsafe fn init<T: Trace + 'static>(slot: NonNull<u8>, value: T) {
-    let base = slot.as_ptr();
     // SAFETY: by the contract the slot is ours, large enough and aligned;
     // nothing else can see it before the caller publishes its address.
     unsafe {
-        (base as *mut &'static VTable).write(ObjectType::<T>::VTABLE);
-        (base.add(ObjectType::<T>::OFFSET) as *mut T).write(value);
+        write_header::<T>(slot);
+        (slot.as_ptr().add(ObjectType::<T>::OFFSET) as *mut T).write(value);
     }
+}
+
+/// Write the header of an object of type `T` into a fresh slot.
+///
+/// # Safety
+/// `slot` is an unused slot of at least one word, not yet visible to others.
+#[inline]
+pub(crate) unsafe fn write_header<T: Trace + 'static>(slot: NonNull<u8>) {
+    // SAFETY: by the contract the first word of the slot is ours.
+    unsafe { (slot.as_ptr() as *mut &'static VTable).write(ObjectType::<T>::VTABLE) }
 }
 
 /// The sweeper's hook: drop an unreachable object that has a destructor.
