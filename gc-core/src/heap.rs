@@ -191,6 +191,7 @@ impl HeapBuilder {
             pacer: Mutex::new(pacer),
             marking: AtomicBool::new(false),
             pool: GreyPool::default(),
+            pending_roots: AtomicUsize::new(0),
             cycles: AtomicU64::new(0),
             history: Mutex::new(History::default()),
             gc_cpu_ns: AtomicU64::new(0),
@@ -270,6 +271,8 @@ pub(crate) struct HeapInner {
     pacer: Mutex<Pacer>,
     marking: AtomicBool,
     pool: GreyPool,
+    /// Mutators whose roots this cycle's mark has not scanned yet.
+    pending_roots: AtomicUsize,
     cycles: AtomicU64,
     history: Mutex<History>,
     gc_cpu_ns: AtomicU64,
@@ -301,16 +304,46 @@ impl HeapInner {
         self.marking.load(Acquire)
     }
 
-    /// Shade an object on behalf of a running mutator (write barrier, weak
-    /// upgrade) while marking is on.
-    pub(crate) fn shade(&self, base: usize) {
-        let Some(o) = self.alloc.find_object(base) else {
-            return;
-        };
-        if o.span.mark(o.index) {
-            self.pool.add_marked_bytes(o.span.elem_size());
-            if !o.span.noscan() {
-                self.pool.push(base);
+    /// Shade objects from a mutator's write-barrier buffer.
+    pub(crate) fn shade_all(&self, bases: impl Iterator<Item = usize>) {
+        let mut tracer = Tracer::new(&self.alloc);
+        bases.for_each(|b| tracer.edge(b));
+        tracer.flush_to(&self.pool);
+    }
+
+    /// Scan `m`'s root set if this cycle has not yet; the caller is `m`'s
+    /// owner at a safepoint, or holds `m.running` with the owner stopped.
+    pub(crate) fn scan_roots(&self, m: &MutatorShared) {
+        if m.roots_pending
+            .compare_exchange(true, false, AcqRel, Relaxed)
+            .is_ok()
+        {
+            let mut tracer = Tracer::new(&self.alloc);
+            m.roots.for_each(|s| tracer.edge(s.load(Acquire)));
+            tracer.flush_to(&self.pool);
+            self.pending_roots.fetch_sub(1, AcqRel);
+        }
+    }
+
+    /// A mutator detaches: its roots no longer count for this cycle.
+    pub(crate) fn forget_roots(&self, m: &MutatorShared) {
+        if m.roots_pending
+            .compare_exchange(true, false, AcqRel, Relaxed)
+            .is_ok()
+        {
+            self.pending_roots.fetch_sub(1, AcqRel);
+        }
+    }
+
+    /// Scan the root sets of mutators that are parked or in a safe region
+    /// (the running ones scan their own at their next safepoint).
+    fn scan_idle_mutators(&self) {
+        let mutators: Vec<Arc<MutatorShared>> = self.mutators.lock().clone();
+        for m in mutators.iter().filter(|m| m.roots_pending.load(Acquire)) {
+            if let Some(running) = m.running.try_lock() {
+                if !*running {
+                    self.scan_roots(m);
+                }
             }
         }
     }
@@ -382,20 +415,25 @@ impl HeapInner {
         self.world.stop();
         let _span =
             tracing::debug_span!("gc_mark_start", number = self.cycles.load(Relaxed) + 1).entered();
-        let mut tracer = Tracer::new(&self.alloc);
-        let mut root_slots = 0;
-        for m in self.mutators.lock().iter() {
-            root_slots += m.roots.len();
-            m.roots.for_each(|s| tracer.edge(s.load(Acquire)));
-        }
-        self.globals.for_each(|s| tracer.edge(s.load(Acquire)));
-        tracer.flush_to(&self.pool);
+        let mutators: Vec<Arc<MutatorShared>> = self.mutators.lock().clone();
+        let root_slots = mutators.iter().map(|m| m.roots.len()).sum();
         {
             let mut st = self.cycle.lock();
             st.heap_start = heap_start;
             st.root_slots = root_slots;
         }
+        // Global roots are scanned in the pause; each mutator's root set is
+        // scanned after it, by the mutator at its next safepoint or by a mark
+        // worker while the mutator is parked or in a safe region.
+        let mut tracer = Tracer::new(&self.alloc);
+        self.globals.for_each(|s| tracer.edge(s.load(Acquire)));
+        tracer.flush_to(&self.pool);
+        self.pending_roots.store(mutators.len(), Release);
+        for m in &mutators {
+            m.roots_pending.store(true, Release);
+        }
         if self.debug.gcstoptheworld {
+            mutators.iter().for_each(|m| self.scan_roots(m));
             tracer.drain_pool(&self.pool, None);
             self.cycle.lock().mark_start = Some(Instant::now());
             self.finish_cycle(t0, Instant::now());
@@ -427,11 +465,17 @@ impl HeapInner {
         let start = Instant::now();
         let mut tracer = Tracer::new(&self.alloc);
         loop {
+            self.scan_idle_mutators();
             tracer.drain_pool(&self.pool, None);
             if self.pool.done() {
-                break;
+                if self.pending_roots.load(Acquire) == 0 {
+                    break;
+                }
+                // Running mutators scan their roots at their next safepoint.
+                std::thread::sleep(Duration::from_micros(20));
+            } else {
+                std::thread::yield_now();
             }
-            std::thread::yield_now();
         }
         self.background_ns
             .fetch_add(start.elapsed().as_nanos() as u64, Relaxed);
@@ -450,6 +494,9 @@ impl HeapInner {
         let t_stop = loop {
             self.world.stop();
             let t = Instant::now();
+            // Every mutator is stopped: scan any root set still pending.
+            let mutators: Vec<Arc<MutatorShared>> = self.mutators.lock().clone();
+            mutators.iter().for_each(|m| self.scan_roots(m));
             if self.pool.done() || retries == TERMINATION_RETRIES {
                 break t;
             }

@@ -40,10 +40,6 @@ pub(crate) struct GreyPool {
 }
 
 impl GreyPool {
-    pub(crate) fn push(&self, base: usize) {
-        self.work.lock().push(base);
-    }
-
     pub(crate) fn extend(&self, bases: impl IntoIterator<Item = usize>) {
         self.work.lock().extend(bases);
     }

@@ -18,6 +18,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use gc_alloc::{AllocError, AllocFlags, ThreadCache};
@@ -31,10 +32,17 @@ use crate::object::{self, ObjectType};
 use crate::roots::{Root, SlotTable};
 use crate::trace::Trace;
 
-/// The parts of a mutator the collector reaches while the world is stopped.
+/// The parts of a mutator the collector reaches from other threads.
 pub(crate) struct MutatorShared {
     pub(crate) roots: SlotTable,
     pub(crate) cache: Arc<Mutex<ThreadCache>>,
+    /// This cycle's scan of `roots` has not happened yet.
+    pub(crate) roots_pending: AtomicBool,
+    /// Whether the owner is running. A mark worker scans the roots of a
+    /// mutator that is not running while holding this lock, and the owner
+    /// takes it to start running again, so a root set is never scanned while
+    /// its owner moves pointers between roots (root stores have no barrier).
+    pub(crate) running: Mutex<bool>,
 }
 
 type CacheGuard = ArcMutexGuard<RawMutex, ThreadCache>;
@@ -84,8 +92,15 @@ pub struct Mutator {
     shared: Arc<MutatorShared>,
     cache: RefCell<Option<CacheGuard>>,
     marking: Cell<bool>,
+    /// Objects the write barrier must shade, batched (Go's wbBuf). Flushed
+    /// when full and whenever the mutator stops running, so mark
+    /// termination, which stops every mutator, sees all of them.
+    barrier_buf: RefCell<Vec<usize>>,
     _not_send: PhantomData<*mut ()>,
 }
+
+/// Entries in a mutator's write-barrier buffer before it is flushed.
+const BARRIER_BUF: usize = 512;
 
 impl Mutator {
     pub(crate) fn attach(heap: &Heap) -> Mutator {
@@ -102,6 +117,8 @@ impl Mutator {
         let shared = Arc::new(MutatorShared {
             roots: SlotTable::default(),
             cache: Arc::new(Mutex::new(ThreadCache::new(inner.alloc.clone()))),
+            roots_pending: AtomicBool::new(false),
+            running: Mutex::new(true),
         });
         inner.world.enter_running();
         inner.mutators.lock().push(shared.clone());
@@ -113,6 +130,7 @@ impl Mutator {
             // Read after `enter_running`: the flag cannot change until this
             // mutator stops running again.
             marking: Cell::new(inner.marking()),
+            barrier_buf: RefCell::new(Vec::with_capacity(BARRIER_BUF)),
             _not_send: PhantomData,
         }
     }
@@ -226,7 +244,7 @@ impl Mutator {
     /// regularly (interpreters: at calls and backward jumps).
     #[inline]
     pub fn safepoint(&mut self) {
-        if self.heap.inner().poll() {
+        if self.heap.inner().poll() || self.shared.roots_pending.load(Ordering::Relaxed) {
             self.safepoint_slow();
         }
     }
@@ -234,6 +252,10 @@ impl Mutator {
     #[cold]
     fn safepoint_slow(&mut self) {
         let inner = self.heap.inner().clone();
+        // First safepoint since marking began: scan our own root set. No
+        // `Gc` is alive here, so the roots are all this thread holds.
+        inner.scan_roots(&self.shared);
+        self.flush_barrier();
         if self.marking.get() && !inner.world.stop_requested() && !inner.debug.gcstress {
             // Past the goal while marking: help, as a running mutator, so a
             // stop-the-world phase waits for the bounded assist to end.
@@ -267,12 +289,15 @@ impl Mutator {
     }
 
     fn stop_running(&mut self) {
+        self.flush_barrier();
         *self.cache.get_mut() = None;
+        *self.shared.running.lock() = false;
         self.heap.inner().world.leave_running();
     }
 
     fn start_running(&mut self) {
         self.heap.inner().world.enter_running();
+        *self.shared.running.lock() = true;
         *self.cache.get_mut() = Some(self.shared.cache.lock_arc());
         self.marking.set(self.heap.inner().marking());
     }
@@ -304,20 +329,36 @@ impl Mutator {
         self.shade(new);
     }
 
-    /// Make `base` grey if it is white (0 is ignored).
+    /// Make `base` grey if it is white (0 is ignored), through the buffer.
+    #[inline]
     pub(crate) fn shade(&self, base: usize) {
         if base != 0 {
-            self.heap.inner().shade(base);
+            let mut buf = self.barrier_buf.borrow_mut();
+            buf.push(base);
+            if buf.len() >= BARRIER_BUF {
+                self.heap.inner().shade_all(buf.drain(..));
+            }
+        }
+    }
+
+    fn flush_barrier(&self) {
+        let mut buf = self.barrier_buf.borrow_mut();
+        if !buf.is_empty() {
+            self.heap.inner().shade_all(buf.drain(..));
         }
     }
 }
 
 impl Drop for Mutator {
     fn drop(&mut self) {
+        self.flush_barrier();
         if let Some(mut guard) = self.cache.get_mut().take() {
             guard.flush();
         }
         let inner = self.heap.inner();
+        // Roots that outlive their mutator cannot be read any more (`Root::get`
+        // needs this mutator), so their targets need not be marked.
+        inner.forget_roots(&self.shared);
         inner
             .mutators
             .lock()

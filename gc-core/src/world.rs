@@ -54,10 +54,13 @@ impl World {
     }
 
     /// Stop the world: returns once no mutator is running. The caller must
-    /// not be counted as running, and must hold the heap's collection lock.
+    /// not be counted as running. If another thread has the world stopped,
+    /// this waits until it restarts it, so stops never overlap.
     pub(crate) fn stop(&self) {
         let mut s = self.state.lock();
-        debug_assert!(!s.stop, "the world is already stopped");
+        while s.stop {
+            self.changed.wait(&mut s);
+        }
         s.stop = true;
         self.stop_flag.store(true, Ordering::Relaxed);
         while s.running > 0 {
