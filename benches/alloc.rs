@@ -11,45 +11,53 @@ use gc_alloc::{size_class_of, AllocFlags, AllocHeap, HeapConfig, SpanClass, Thre
 
 const BATCH: u64 = 10_000;
 
-fn boxes<const N: usize>(iters: u64) -> Duration {
-    let mut kept: Vec<Box<[u8; N]>> = Vec::with_capacity(BATCH as usize);
+/// Time `alloc_batch(n)` over batches of at most `BATCH` allocations,
+/// running `release` (untimed) after each batch.
+fn batched(iters: u64, mut alloc_batch: impl FnMut(u64), mut release: impl FnMut()) -> Duration {
     let mut total = Duration::ZERO;
     let mut left = iters;
     while left > 0 {
         let n = left.min(BATCH);
         let t = Instant::now();
-        for _ in 0..n {
-            kept.push(black_box(Box::new([0u8; N])));
-        }
+        alloc_batch(n);
         total += t.elapsed();
-        kept.clear();
+        release();
         left -= n;
     }
     total
 }
 
+fn boxes<const N: usize>(iters: u64) -> Duration {
+    let kept = std::cell::RefCell::new(Vec::<Box<[u8; N]>>::with_capacity(BATCH as usize));
+    batched(
+        iters,
+        |n| (0..n).for_each(|_| kept.borrow_mut().push(black_box(Box::new([0u8; N])))),
+        || kept.borrow_mut().clear(),
+    )
+}
+
 fn gc_objects(cache: &mut ThreadCache, size: usize, iters: u64) -> Duration {
     let spc = SpanClass::new(size_class_of(size).expect("small size"), true);
-    let mut total = Duration::ZERO;
-    let mut left = iters;
-    while left > 0 {
-        let n = left.min(BATCH);
-        let t = Instant::now();
-        for _ in 0..n {
-            black_box(
-                cache
-                    .alloc(spc, AllocFlags::default())
-                    .expect("allocation failed"),
-            );
-        }
-        total += t.elapsed();
-        // Nothing is marked: sweeping frees the whole batch.
-        cache.heap().next_sweep_generation();
-        cache.flush();
-        cache.heap().finish_sweep();
-        left -= n;
-    }
-    total
+    let cache = std::cell::RefCell::new(cache);
+    batched(
+        iters,
+        |n| {
+            let mut c = cache.borrow_mut();
+            for _ in 0..n {
+                black_box(
+                    c.alloc(spc, AllocFlags::default())
+                        .expect("allocation failed"),
+                );
+            }
+        },
+        || {
+            // Nothing is marked: sweeping frees the whole batch.
+            let mut c = cache.borrow_mut();
+            c.heap().next_sweep_generation();
+            c.flush();
+            c.heap().finish_sweep();
+        },
+    )
 }
 
 fn alloc(c: &mut Criterion) {

@@ -3,26 +3,10 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use tricolor::{
-    DebugFlags, Gc, GlobalRoot, Heap, HeapBuilder, Member, Mutator, NoGc, Trace, Tracer, Weak,
-};
+use tricolor::{DebugFlags, Gc, GlobalRoot, Heap, HeapBuilder, Member, Mutator, Trace, Weak};
 
-/// Counts its drops into a shared counter.
-struct Counted(Arc<AtomicUsize>);
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-// SAFETY: holds no GC pointer.
-unsafe impl Trace for Counted {
-    const NEEDS_TRACE: bool = false;
-    fn trace(&self, _: &mut Tracer<'_>) {}
-}
-// SAFETY: holds no GC pointer.
-unsafe impl NoGc for Counted {}
+mod common;
+use common::DropCounter as Counted;
 
 #[derive(Trace)]
 struct Obj {

@@ -5,33 +5,40 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use tricolor::{
-    DebugFlags, GcArray, GlobalRoot, HeapBuilder, Member, Mutator, NoGc, Trace, Tracer,
-};
+use tricolor::{DebugFlags, GcArray, GlobalRoot, HeapBuilder, Member, Mutator, Trace};
 
-/// Counts live nodes: +1 when made, -1 when the sweeper drops one.
-struct Census(Arc<AtomicUsize>);
-
-impl Drop for Census {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-// SAFETY: holds no GC pointer.
-unsafe impl Trace for Census {
-    const NEEDS_TRACE: bool = false;
-    fn trace(&self, _: &mut Tracer<'_>) {}
-}
-// SAFETY: holds no GC pointer.
-unsafe impl NoGc for Census {}
+mod common;
+use common::DropCounter;
 
 #[derive(Trace)]
 struct Node {
     id: u64,
     sum: u64,
     kids: [Member<Node>; 2],
-    census: Census,
+    dropped: DropCounter,
+}
+
+/// Nodes made and nodes dropped: the difference is the nodes alive.
+#[derive(Default)]
+struct Census {
+    made: AtomicUsize,
+    dropped: Arc<AtomicUsize>,
+}
+
+impl Census {
+    fn alive(&self) -> usize {
+        self.made.load(Ordering::SeqCst) - self.dropped.load(Ordering::SeqCst)
+    }
+}
+
+fn node<'m>(m: &'m Mutator, id: u64, census: &Census) -> tricolor::Gc<'m, Node> {
+    census.made.fetch_add(1, Ordering::SeqCst);
+    m.alloc(Node {
+        id,
+        sum: checksum(id),
+        kids: [Member::null(), Member::null()],
+        dropped: DropCounter(census.dropped.clone()),
+    })
 }
 
 fn checksum(id: u64) -> u64 {
@@ -79,7 +86,7 @@ fn walk(n: &Node, depth: u32, seen: &mut usize) {
 fn mutate(
     m: &mut Mutator,
     graph: &GlobalRoot<GcArray<Member<Node>>>,
-    census: &Arc<AtomicUsize>,
+    census: &Census,
     seed: u64,
     ops: usize,
 ) {
@@ -91,13 +98,7 @@ fn mutate(
             match rng.below(7) {
                 0 | 1 => {
                     let id = seed << 32 | op as u64;
-                    census.fetch_add(1, Ordering::SeqCst);
-                    let n = m.alloc(Node {
-                        id,
-                        sum: checksum(id),
-                        kids: [Member::null(), Member::null()],
-                        census: Census(census.clone()),
-                    });
+                    let n = node(m, id, census);
                     // Link the old occupant below the new node, then replace it:
                     // the barrier sees both the deletion and the insertion.
                     n.kids[0].set(m, slot.get());
@@ -143,7 +144,7 @@ fn stress(debug: DebugFlags) {
         .debug(debug)
         .build()
         .unwrap();
-    let census = Arc::new(AtomicUsize::new(0));
+    let census = Census::default();
     let graph = {
         let m = heap.mutator();
         let g = m.alloc_array(SLOTS, |_| Member::<Node>::null());
@@ -152,13 +153,7 @@ fn stress(debug: DebugFlags) {
         for (s, slot) in g.get().iter().enumerate() {
             for i in 0..200 {
                 let id = (s * 1000 + i) as u64;
-                census.fetch_add(1, Ordering::SeqCst);
-                let n = m.alloc(Node {
-                    id,
-                    sum: checksum(id),
-                    kids: [Member::null(), Member::null()],
-                    census: Census(census.clone()),
-                });
+                let n = node(&m, id, &census);
                 n.kids[0].set(&m, slot.get());
                 slot.set(&m, Some(n));
             }
@@ -167,10 +162,10 @@ fn stress(debug: DebugFlags) {
     };
     std::thread::scope(|s| {
         for t in 1..=3u64 {
-            let (heap, census, graph) = (heap.clone(), census.clone(), &graph);
+            let (heap, census, graph) = (heap.clone(), &census, &graph);
             s.spawn(move || {
                 let mut m = heap.mutator();
-                mutate(&mut m, graph, &census, t * 0x1234_5678_9ABC, 100_000);
+                mutate(&mut m, graph, census, t * 0x1234_5678_9ABC, 100_000);
             });
         }
     });
@@ -208,7 +203,7 @@ fn stress(debug: DebugFlags) {
     m.collect();
     m.collect();
     assert_eq!(
-        census.load(Ordering::SeqCst),
+        census.alive(),
         reachable,
         "after two full cycles exactly the reachable nodes are alive"
     );
