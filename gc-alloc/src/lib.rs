@@ -2,13 +2,13 @@
 //! mheap / mcentral / mcache design, for the tricolor garbage collector.
 //!
 //! Layers, bottom up, one file each:
-//! - [`arena`](crate::arena): one reserved address range per heap, committed
+//! - `arena`: one reserved address range per heap, committed
 //!   in 64 MiB arenas; the page -> span map.
 //! - `pages`: runs of 8 KiB pages for spans, coalescing on free, and the
 //!   record of which free pages were returned to the OS.
 //! - [`size_class`]: the size-class table (Go's 68 classes plus a few that
 //!   bound rounding waste) and lookups.
-//! - [`span`](crate::Span): a run of pages of one span class with alloc,
+//! - [`Span`]: a run of pages of one span class with alloc,
 //!   mark and drop bitmaps and a sweep generation.
 //! - `central`: per span class lists of partial/full × swept/unswept spans.
 //! - [`ThreadCache`]: per-thread lock-free allocation.

@@ -1,13 +1,16 @@
 //! gc-core: the tricolor collector.
 //!
-//! A precise, non-moving mark-sweep collector after Go's runtime design, on
-//! top of the `gc-alloc` span allocator. Users see:
+//! A precise, non-moving, concurrent mark-sweep collector after Go's runtime
+//! design (background mark workers, hybrid write barrier, two short
+//! stop-the-world pauses per cycle), on top of the `gc-alloc` span
+//! allocator. Users see:
 //! - [`Heap`] (built by [`HeapBuilder`] or from the environment) and one
 //!   [`Mutator`] per thread that uses it;
 //! - [`Gc<'m, T>`](Gc), an unrooted pointer that lives until the mutator's
 //!   next safepoint, [`Root<T>`](Root) / [`GlobalRoot<T>`](GlobalRoot) that
 //!   outlive safepoints, [`Member<T>`](Member) pointer fields inside GC
-//!   objects, and [`Weak<T>`](Weak);
+//!   objects, [`GcArray<T>`](GcArray) for sequences of them, and
+//!   [`Weak<T>`](Weak);
 //! - [`Trace`], normally derived, which tells the marker where a type keeps
 //!   its GC pointers.
 //!

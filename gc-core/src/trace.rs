@@ -5,7 +5,7 @@
 //! on grey objects, possibly on a thread other than the one that allocated the
 //! object and while a mutator runs beside it. That is why the only GC pointer
 //! types that may appear in a heap object ([`Member`](crate::Member),
-//! [`GcVec`](crate::GcVec) elements, ...) are atomic slots: the marker's reads
+//! [`GcArray`](crate::GcArray) elements, ...) are atomic slots: the marker's reads
 //! never race with a mutator's writes.
 //!
 //! Invariants an implementation must keep (the derive keeps them for you):
@@ -46,6 +46,6 @@ pub unsafe trait Trace {
 /// # Safety
 ///
 /// No value of the type, nor anything it owns, may contain a
-/// [`Member`](crate::Member), [`GcVec`](crate::GcVec), [`Weak`](crate::Weak)
+/// [`Member`](crate::Member), [`GcArray`](crate::GcArray), [`Weak`](crate::Weak)
 /// or any other GC pointer slot.
 pub unsafe trait NoGc {}
