@@ -227,11 +227,17 @@ impl AllocHeap {
         drop(self.sweep_gate.write());
     }
 
-    /// Return the memory of free pages to the OS until at most `keep_bytes`
-    /// of free memory stays resident; returns the bytes released.
-    pub fn scavenge(&self, keep_bytes: usize) -> usize {
+    /// Return the memory of free pages to the OS so that the heap holds at
+    /// most `retain_bytes` (spans in use plus free resident pages), but never
+    /// less than the most it had in spans since the last call: memory the
+    /// heap needed in the period just ended is likely needed in the next
+    /// one, and releasing it would only turn into page faults. Returns the
+    /// bytes released.
+    pub fn scavenge(&self, retain_bytes: usize) -> usize {
         let mut pages = self.pages.lock();
-        let runs = pages.scavenge(keep_bytes / PAGE_SIZE);
+        let retain = (retain_bytes / PAGE_SIZE).max(pages.take_peak());
+        let keep_free = retain.saturating_sub(pages.in_use_pages);
+        let runs = pages.scavenge(keep_free);
         let mut released = 0;
         for (start, n) in runs {
             self.region.release_pages(start, n);

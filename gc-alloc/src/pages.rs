@@ -28,6 +28,8 @@ pub(crate) struct PageAlloc {
     pub(crate) committed_pages: usize,
     /// Pages currently handed out as spans.
     pub(crate) in_use_pages: usize,
+    /// Most pages in use at once since the last `take_peak`.
+    peak_in_use_pages: usize,
     /// Committed pages whose memory is back with the OS.
     pub(crate) released_pages: usize,
     /// Pages returned to the OS since the heap started.
@@ -42,6 +44,7 @@ impl PageAlloc {
             released: Vec::new(),
             committed_pages: 0,
             in_use_pages: 0,
+            peak_in_use_pages: 0,
             released_pages: 0,
             released_total: 0,
         }
@@ -55,8 +58,14 @@ impl PageAlloc {
             self.insert_run(start + n, len - n);
         }
         self.in_use_pages += n;
+        self.peak_in_use_pages = self.peak_in_use_pages.max(self.in_use_pages);
         self.released_pages -= self.clear_released(start, n);
         Some(start)
+    }
+
+    /// The most pages in use at once since the last call; starts a new period.
+    pub(crate) fn take_peak(&mut self) -> usize {
+        std::mem::replace(&mut self.peak_in_use_pages, self.in_use_pages)
     }
 
     /// Return pages `start..start+n` and merge them with free neighbours.

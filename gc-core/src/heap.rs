@@ -644,15 +644,13 @@ impl HeapInner {
         }
     }
 
-    /// Give free memory beyond the next goal (plus 10%) back to the OS.
+    /// Give memory beyond the next goal plus 10% (and beyond what the last
+    /// cycle used) back to the OS.
     pub(crate) fn scavenge(&self) {
         let goal = self.pacer.lock().goal;
-        if goal == usize::MAX {
-            return;
+        if goal != usize::MAX {
+            self.alloc.scavenge(goal.saturating_add(goal / 10));
         }
-        let span_bytes = self.alloc.stats().span_bytes;
-        let retain = goal.saturating_add(goal / 10);
-        self.alloc.scavenge(retain.saturating_sub(span_bytes));
     }
 }
 
