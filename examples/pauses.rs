@@ -115,6 +115,10 @@ fn main() {
         100.0 * rate(with_gc) / rate(without_gc)
     );
     println!(
+        "safepoint wait     max {:.1} us (to reach a safepoint once a stop is requested)",
+        us(s.stop_wait_max)
+    );
+    println!(
         "GC CPU             {:.1}% of all cores",
         s.gc_cpu_fraction * 100.0
     );

@@ -238,6 +238,7 @@ struct History {
     next: usize,
     pause_total: Duration,
     pause_max: Duration,
+    stop_wait_max: Duration,
     forced: u64,
     last_marked: usize,
 }
@@ -411,8 +412,9 @@ impl HeapInner {
         // Sweep termination work happens before the pause.
         self.alloc.finish_sweep();
         let heap_start = self.alloc.heap_live();
+        let wait = self.world.stop();
         let t0 = Instant::now();
-        self.world.stop();
+        self.record_stop_wait(wait);
         let _span =
             tracing::debug_span!("gc_mark_start", number = self.cycles.load(Relaxed) + 1).entered();
         let mutators: Vec<Arc<MutatorShared>> = self.mutators.lock().clone();
@@ -492,8 +494,9 @@ impl HeapInner {
     fn mark_termination(self: &Arc<Self>) {
         let mut retries = 0;
         let t_stop = loop {
-            self.world.stop();
+            let wait = self.world.stop();
             let t = Instant::now();
+            self.record_stop_wait(wait);
             // Every mutator is stopped: scan any root set still pending.
             let mutators: Vec<Arc<MutatorShared>> = self.mutators.lock().clone();
             mutators.iter().for_each(|m| self.scan_roots(m));
@@ -630,6 +633,11 @@ impl HeapInner {
         self.history.lock().record_pause(d);
     }
 
+    fn record_stop_wait(&self, d: Duration) {
+        let mut h = self.history.lock();
+        h.stop_wait_max = h.stop_wait_max.max(d);
+    }
+
     pub(crate) fn add_gc_cpu(&self, d: Duration) {
         self.gc_cpu_ns.fetch_add(d.as_nanos() as u64, Relaxed);
     }
@@ -746,6 +754,7 @@ impl Heap {
             num_forced_gc: h.forced,
             pause_total: h.pause_total,
             pause_max: h.pause_max,
+            stop_wait_max: h.stop_wait_max,
             pauses,
             gc_cpu_fraction: self.inner.gc_cpu_fraction(),
             alloc,

@@ -3,7 +3,9 @@
 //! gctrace format, field by field as Go prints it:
 //! `gc N @S.SSSs P%: A+B+C ms clock, A'+D/E/F+C' ms cpu, H0->H1->M MB, G MB goal, R MB stacks, L MB globals, W P`
 //! where A and C are the two stop-the-world pauses (sweep termination, mark
-//! termination), B the concurrent mark, A' and C' the pauses times the
+//! termination; each from the moment every mutator is stopped, so the wait
+//! for running mutators to reach a safepoint is not in them: see
+//! [`GcStats::stop_wait_max`]), B the concurrent mark, A' and C' the pauses times the
 //! threads they held, D/E/F assist, background and idle mark CPU, H0/H1 the
 //! heap at mark start and end, M the marked heap, G the goal, R the bytes of
 //! per-mutator root slots, L of global roots, W the mark workers, and a
@@ -42,8 +44,14 @@ pub struct GcStats {
     pub num_forced_gc: u64,
     /// Sum of all stop-the-world pauses.
     pub pause_total: Duration,
-    /// The longest stop-the-world pause.
+    /// The longest stop-the-world pause: from the moment every mutator is
+    /// stopped until the world restarts.
     pub pause_max: Duration,
+    /// The longest wait, after a stop was requested, for running mutators to
+    /// reach a safepoint. Mutators that parked early are paused this much on
+    /// top of the pause; it depends on how often the program calls
+    /// `safepoint`, not on the collector.
+    pub stop_wait_max: Duration,
     /// The last [`PAUSE_HISTORY`] pauses, oldest first (two per cycle).
     pub pauses: Vec<Duration>,
     /// Share of the available CPU time (all cores since the heap started)

@@ -14,6 +14,7 @@
 //! Blocking calls belong inside `Mutator::blocking`, which is a safe region.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
@@ -53,19 +54,24 @@ impl World {
         self.changed.notify_all();
     }
 
-    /// Stop the world: returns once no mutator is running. The caller must
-    /// not be counted as running. If another thread has the world stopped,
-    /// this waits until it restarts it, so stops never overlap.
-    pub(crate) fn stop(&self) {
+    /// Stop the world: returns once no mutator is running, with the time
+    /// spent waiting for running mutators to reach a safepoint (mutators
+    /// that parked early were paused that much longer than the stop itself).
+    /// The caller must not be counted as running. If another thread has the
+    /// world stopped, this first waits until it restarts it, so stops never
+    /// overlap.
+    pub(crate) fn stop(&self) -> Duration {
         let mut s = self.state.lock();
         while s.stop {
             self.changed.wait(&mut s);
         }
         s.stop = true;
         self.stop_flag.store(true, Ordering::Relaxed);
+        let t = Instant::now();
         while s.running > 0 {
             self.changed.wait(&mut s);
         }
+        t.elapsed()
     }
 
     /// Let the world run again.
