@@ -433,3 +433,27 @@ fn gctrace_lines_have_go_format() {
     );
     assert!(!lines[0].ends_with("(forced)"));
 }
+
+#[test]
+fn a_panic_inside_a_safe_region_leaves_the_mutator_consistent() {
+    let heap = quiet_heap();
+    let mut m = heap.mutator();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let keep = m.root(obj(&m, 5, &drops));
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        m.blocking(|| panic!("boom"));
+    }));
+    assert!(caught.is_err());
+    // The mutator is running again: collections wait for it, its roots hold.
+    let other = {
+        let heap = heap.clone();
+        std::thread::spawn(move || {
+            let mut m2 = heap.mutator();
+            m2.collect();
+        })
+    };
+    m.blocking(|| other.join().unwrap());
+    m.collect();
+    verify(&keep.get(&m));
+    assert_eq!(drops.load(Ordering::SeqCst), 0);
+}

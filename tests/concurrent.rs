@@ -138,9 +138,10 @@ fn mutate(
     }
 }
 
-fn stress(debug: DebugFlags) {
+fn stress(debug: DebugFlags, workers: usize) {
     let heap = HeapBuilder::new()
         .gc_percent(Some(1))
+        .mark_workers(workers)
         .debug(debug)
         .build()
         .unwrap();
@@ -209,19 +210,76 @@ fn stress(debug: DebugFlags) {
     );
 }
 
+const CHECKMARK: DebugFlags = DebugFlags {
+    gccheckmark: true,
+    gctrace: false,
+    gcstress: false,
+    gcstoptheworld: false,
+};
+
+// Several rounds: each races the mutators against the marker differently
+// (with the write barrier disabled, one round catches it about half the time).
 #[test]
 fn concurrent_mark_with_checkmark_keeps_everything_reachable() {
-    stress(DebugFlags {
-        gccheckmark: true,
-        ..DebugFlags::default()
-    });
+    for _ in 0..5 {
+        stress(CHECKMARK, 1);
+    }
+}
+
+#[test]
+fn two_mark_workers_share_the_work_and_agree_on_termination() {
+    for _ in 0..3 {
+        stress(CHECKMARK, 2);
+    }
 }
 
 #[test]
 fn stop_the_world_mark_gives_the_same_results() {
-    stress(DebugFlags {
-        gccheckmark: true,
-        gcstoptheworld: true,
-        ..DebugFlags::default()
+    stress(
+        DebugFlags {
+            gcstoptheworld: true,
+            ..CHECKMARK
+        },
+        1,
+    );
+}
+
+/// A pointer handed from one thread's roots to the global table while
+/// marking runs must be shaded: the table was scanned in the first pause and
+/// the thread's roots no longer hold it when they are scanned.
+#[test]
+fn global_roots_carry_objects_between_threads_during_marking() {
+    let heap = HeapBuilder::new()
+        .gc_percent(Some(1))
+        .debug(CHECKMARK)
+        .build()
+        .unwrap();
+    let census = Census::default();
+    let shared = {
+        let m = heap.mutator();
+        GlobalRoot::new(&m, node(&m, 0, &census))
+    };
+    std::thread::scope(|s| {
+        for t in 1..=2u64 {
+            let (heap, census, shared) = (heap.clone(), &census, &shared);
+            s.spawn(move || {
+                let mut m = heap.mutator();
+                for i in 0..20_000u64 {
+                    let r = m.root(node(&m, t << 32 | i, census));
+                    // Garbage keeps cycles coming.
+                    for _ in 0..4 {
+                        node(&m, 0, census);
+                    }
+                    m.safepoint();
+                    shared.set(&m, r.get(&m));
+                    drop(r);
+                    m.safepoint();
+                    verify(&shared.get(&m));
+                }
+            });
+        }
     });
+    let mut m = heap.mutator();
+    m.collect();
+    verify(&shared.get(&m));
 }

@@ -9,8 +9,8 @@
 //! field, and the marker reads it without racing. Growing is done as Go does
 //! with slices: allocate a longer array, copy, and let the old one die.
 //!
-//! Layout: the object value is `GcArray<T>` (a length word) immediately
-//! followed by `len` elements. Initialisation writes the length after each
+//! Layout: the object value is `GcArray<T>` (a length word and a pointer to
+//! the first element) immediately followed by `len` elements. Initialisation writes the length after each
 //! element, so an initialiser that panics leaves an object whose recorded
 //! length covers exactly the elements that exist; it is unreachable and
 //! its destructor drops those.
@@ -37,8 +37,17 @@ use crate::trace::Trace;
 #[repr(C)]
 pub struct GcArray<T> {
     len: usize,
+    /// The first element, derived from the raw pointer to the whole object
+    /// (a pointer derived from `&self` would only cover the fields above).
+    data: *mut T,
     elems: [T; 0],
 }
+
+// SAFETY: `data` points into the array's own object; sending or sharing the
+// array sends or shares its elements, so the usual bounds on T apply.
+unsafe impl<T: Send> Send for GcArray<T> {}
+// SAFETY: as above.
+unsafe impl<T: Sync> Sync for GcArray<T> {}
 
 impl<T> GcArray<T> {
     /// Bytes the value of an array of `len` elements needs.
@@ -58,6 +67,7 @@ impl<T> GcArray<T> {
         unsafe {
             (*value).len = 0;
             let elems = std::ptr::addr_of_mut!((*value).elems) as *mut T;
+            (*value).data = elems;
             for i in 0..len {
                 elems.add(i).write(f(i));
                 (*value).len = i + 1;
@@ -71,7 +81,7 @@ impl<T> Deref for GcArray<T> {
     fn deref(&self) -> &[T] {
         // SAFETY: `len` elements follow the length word (module comment), all
         // initialised, and live as long as the object.
-        unsafe { std::slice::from_raw_parts(self.elems.as_ptr(), self.len) }
+        unsafe { std::slice::from_raw_parts(self.data, self.len) }
     }
 }
 

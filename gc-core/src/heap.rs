@@ -371,20 +371,21 @@ impl HeapInner {
     /// Run one full cycle and wait for its mark to finish (and, if
     /// `forced`, its sweep). Called by a thread that is not a running mutator.
     pub(crate) fn collect_sync(self: &Arc<Self>, forced: bool) {
-        loop {
-            let target = {
+        let number = loop {
+            {
                 let mut st = self.cycle.lock();
                 while st.running {
                     self.cycle_done.wait(&mut st);
                 }
-                self.cycles.load(Acquire) + 1
-            };
-            if self.begin_cycle(forced) {
-                let mut st = self.cycle.lock();
-                while self.cycles.load(Acquire) < target {
-                    self.cycle_done.wait(&mut st);
-                }
-                break;
+            }
+            if let Some(n) = self.begin_cycle(forced) {
+                break n;
+            }
+        };
+        {
+            let mut st = self.cycle.lock();
+            while self.cycles.load(Acquire) < number {
+                self.cycle_done.wait(&mut st);
             }
         }
         if forced {
@@ -393,15 +394,18 @@ impl HeapInner {
     }
 
     /// Sweep termination: stop the world, scan the roots, turn marking on,
-    /// restart the world and wake the mark workers. False if a cycle was
-    /// already running.
-    fn begin_cycle(self: &Arc<Self>, forced: bool) -> bool {
+    /// restart the world and wake the mark workers. Returns the number the
+    /// started cycle will have, or `None` if a cycle was already running.
+    fn begin_cycle(self: &Arc<Self>, forced: bool) -> Option<u64> {
         let cycle_start = Instant::now();
+        let number;
         {
             let mut st = self.cycle.lock();
             if st.running {
-                return false;
+                return None;
             }
+            // `cycles` only moves under this lock, with `running` set.
+            number = self.cycles.load(Acquire) + 1;
             *st = CycleState {
                 running: true,
                 forced,
@@ -439,7 +443,7 @@ impl HeapInner {
             tracer.drain_pool(&self.pool, None);
             self.cycle.lock().mark_start = Some(Instant::now());
             self.finish_cycle(t0, Instant::now());
-            return true;
+            return Some(number);
         }
         self.marking.store(true, Release);
         let goal = self.pacer.lock().goal;
@@ -455,7 +459,7 @@ impl HeapInner {
         self.terminating.store(false, Release);
         self.marker.raise();
         tracing::debug!(root_slots, "concurrent mark started");
-        true
+        Some(number)
     }
 
     /// A background mark worker's round: drain until no grey work is left,
@@ -511,7 +515,17 @@ impl HeapInner {
             self.background_ns
                 .fetch_add(start.elapsed().as_nanos() as u64, Relaxed);
         };
-        Tracer::new(&self.alloc).drain_pool(&self.pool, None);
+        // Finish inside the pause. Another worker may still hold a batch it
+        // took before the stop: the mark is complete only once it has
+        // handed everything back (`done` counts active drainers).
+        let mut tracer = Tracer::new(&self.alloc);
+        loop {
+            tracer.drain_pool(&self.pool, None);
+            if self.pool.done() {
+                break;
+            }
+            std::thread::yield_now();
+        }
         self.finish_cycle(t_stop, t_stop);
     }
 
@@ -554,7 +568,15 @@ impl HeapInner {
         self.marking.store(false, Release);
         self.alloc.next_sweep_generation();
         self.alloc.reset_heap_live(marked);
-        let st = std::mem::take(&mut *self.cycle.lock());
+        // End the cycle and publish its number in one critical section, so a
+        // thread that starts the next one computes the next number.
+        let (st, number) = {
+            let mut cycle = self.cycle.lock();
+            (
+                std::mem::take(&mut *cycle),
+                self.cycles.fetch_add(1, AcqRel) + 1,
+            )
+        };
         let committed = self.alloc.stats().committed_bytes;
         let goal = {
             let mut p = self.pacer.lock();
@@ -575,11 +597,6 @@ impl HeapInner {
             h.forced += st.forced as u64;
             h.last_marked = marked;
         }
-        let number = {
-            // Publish the cycle under the lock waiters sleep on.
-            let _st = self.cycle.lock();
-            self.cycles.fetch_add(1, AcqRel) + 1
-        };
         self.world.start();
         self.cycle_done.notify_all();
         self.sweeper.raise();

@@ -140,6 +140,7 @@ impl<'a> Tracer<'a> {
 
     /// Scan the local grey stack empty.
     pub(crate) fn drain(&mut self) {
+        let _guard = AbortOnUnwind;
         while let Some(base) = self.grey.pop() {
             self.scan(base);
         }
@@ -148,6 +149,7 @@ impl<'a> Tracer<'a> {
     /// Drain shared work from `pool` until it has none (or, with a budget,
     /// until about `budget` objects were scanned). Publishes marked bytes.
     pub(crate) fn drain_pool(&mut self, pool: &GreyPool, budget: Option<usize>) {
+        let _guard = AbortOnUnwind;
         self.flush_to(pool);
         let mut scanned = 0;
         while budget.is_none_or(|b| scanned < b) && pool.take(&mut self.grey) {
@@ -187,6 +189,20 @@ pub(crate) fn checkmark(heap: &AllocHeap, roots: impl IntoIterator<Item = usize>
     }
     t.drain();
     t.checked.map_or(0, |c| c.len())
+}
+
+/// A panic out of a `Trace` implementation would leave grey work taken from
+/// the pool and never returned, so every later mark would wait for it
+/// forever: abort instead (design.md asks for abort or recovery).
+struct AbortOnUnwind;
+
+impl Drop for AbortOnUnwind {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("tricolor: a Trace implementation panicked during marking; aborting.");
+            std::process::abort();
+        }
+    }
 }
 
 #[cold]

@@ -264,28 +264,34 @@ impl Mutator {
                 return;
             }
         }
-        self.stop_running();
-        if !inner.world.stop_requested() {
-            inner.collect_if_due();
-        }
-        self.start_running();
+        self.stopped(|| {
+            if !inner.world.stop_requested() {
+                inner.collect_if_due();
+            }
+        });
     }
 
     /// Run a full collection cycle now and finish its sweep.
     pub fn collect(&mut self) {
         let inner = self.heap.inner().clone();
-        self.stop_running();
-        inner.collect_sync(true);
-        self.start_running();
+        self.stopped(|| inner.collect_sync(true));
     }
 
     /// Run `f` in a GC-safe region: collections proceed without waiting for
     /// this thread. Use it around anything that blocks (I/O, locks, sleep).
     pub fn blocking<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        self.stopped(f)
+    }
+
+    /// Run `f` with this mutator not running. If `f` panics, the mutator is
+    /// running again before the panic goes on, so its state (the world's
+    /// count, the cache lock, the marking flag) stays exact for whoever
+    /// catches the panic and for `Drop`.
+    fn stopped<R>(&mut self, f: impl FnOnce() -> R) -> R {
         self.stop_running();
-        let r = f();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
         self.start_running();
-        r
+        r.unwrap_or_else(|p| std::panic::resume_unwind(p))
     }
 
     fn stop_running(&mut self) {
@@ -365,7 +371,8 @@ impl Drop for Mutator {
             .retain(|m| !Arc::ptr_eq(m, &self.shared));
         inner.world.leave_running();
         let id = Arc::as_ptr(inner) as usize;
-        ATTACHED.with(|a| a.borrow_mut().retain(|&h| h != id));
+        // `try_with`: a Mutator kept in a thread-local may outlive this one.
+        let _ = ATTACHED.try_with(|a| a.borrow_mut().retain(|&h| h != id));
     }
 }
 

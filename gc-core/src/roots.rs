@@ -8,10 +8,17 @@
 //! under a scan. Each handle holds an `Arc` to its table, so a slot outlives
 //! every handle to it even if the mutator or heap is gone.
 //!
-//! Stores into roots need no write barrier (design.md §3): a root set is
-//! scanned at a safepoint, and what a mutator stores into it afterwards came
-//! from the heap (the deletion barrier shades it if it is later unlinked) or
-//! from a new, black, allocation.
+//! Stores into a mutator's own roots need no write barrier (design.md §3):
+//! its root set is scanned as a whole at one of its safepoints, and what it
+//! stores there afterwards came from the heap (the deletion barrier shades it
+//! if it is later unlinked) or from a new, black, allocation.
+//!
+//! The global table is different: it is scanned in the first pause, and any
+//! thread can store into it later, so it is a path for a pointer to move from
+//! one thread's not-yet-scanned roots to another thread. Stores into global
+//! roots therefore shade the new target while marking, like a heap store
+//! (the old target needs nothing: it was marked when the table was scanned,
+//! or was itself stored while marking and shaded then).
 
 use std::marker::PhantomData;
 use std::ptr::NonNull;
@@ -187,6 +194,9 @@ impl<T: Trace + Send + Sync + 'static> GlobalRoot<T> {
     /// Register `value` as a heap-wide root.
     pub fn new(m: &Mutator, value: Gc<'_, T>) -> GlobalRoot<T> {
         m.check_store(0, value.base());
+        if m.marking() {
+            m.shade(value.base());
+        }
         let heap = m.heap_inner().clone();
         let slot = heap.globals.insert(value.base());
         GlobalRoot {
@@ -218,6 +228,9 @@ impl<T: Trace + Send + Sync + 'static> GlobalRoot<T> {
             "a GlobalRoot was used with a Mutator of another heap"
         );
         m.check_store(0, value.base());
+        if m.marking() {
+            m.shade(value.base());
+        }
         // SAFETY: as in `get`.
         unsafe { slot_ref(self.slot) }.store(value.base(), Ordering::Release);
     }
