@@ -1,4 +1,5 @@
-//! Pause times under a large live heap: `pauses [live MiB = 1024]`.
+//! Pause times under a large live heap:
+//! `pauses [live MiB = 1024] [mark CPU fraction, e.g. 0.25; default: use idle cores]`.
 //!
 //! Keeps a live heap of small objects (64-byte list nodes hanging off a
 //! rooted table) while the mutator keeps replacing random lists with new
@@ -83,10 +84,21 @@ fn main() {
             std::process::exit(2)
         })
     });
+    let mark_cpu: Option<f64> = std::env::args().nth(2).map(|a| {
+        a.parse().unwrap_or_else(|_| {
+            eprintln!("usage: pauses [live MiB = 1024] [mark CPU fraction]");
+            std::process::exit(2)
+        })
+    });
     // Replace twice the live heap, so several cycles run.
     let ops = 2 * LISTS;
 
-    let heap = Heap::new();
+    let heap = HeapBuilder::new()
+        .from_env()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .mark_cpu_fraction(mark_cpu)
+        .build()
+        .expect("heap");
     let with_gc = run(&heap, live_mib, ops);
     let s = heap.stats();
     let mut pauses = s.pauses.clone();

@@ -138,13 +138,8 @@ fn mutate(
     }
 }
 
-fn stress(debug: DebugFlags, workers: usize) {
-    let heap = HeapBuilder::new()
-        .gc_percent(Some(1))
-        .mark_workers(workers)
-        .debug(debug)
-        .build()
-        .unwrap();
+fn stress(builder: HeapBuilder) {
+    let heap = builder.gc_percent(Some(1)).build().unwrap();
     let census = Census::default();
     let graph = {
         let m = heap.mutator();
@@ -222,26 +217,28 @@ const CHECKMARK: DebugFlags = DebugFlags {
 #[test]
 fn concurrent_mark_with_checkmark_keeps_everything_reachable() {
     for _ in 0..5 {
-        stress(CHECKMARK, 1);
+        stress(HeapBuilder::new().debug(CHECKMARK));
     }
 }
 
 #[test]
-fn two_mark_workers_share_the_work_and_agree_on_termination() {
+fn two_throttled_mark_workers_share_the_work_and_agree_on_termination() {
     for _ in 0..3 {
-        stress(CHECKMARK, 2);
+        stress(
+            HeapBuilder::new()
+                .debug(CHECKMARK)
+                .mark_workers(2)
+                .mark_cpu_fraction(Some(0.25)),
+        );
     }
 }
 
 #[test]
 fn stop_the_world_mark_gives_the_same_results() {
-    stress(
-        DebugFlags {
-            gcstoptheworld: true,
-            ..CHECKMARK
-        },
-        1,
-    );
+    stress(HeapBuilder::new().debug(DebugFlags {
+        gcstoptheworld: true,
+        ..CHECKMARK
+    }));
 }
 
 /// A pointer handed from one thread's roots to the global table while

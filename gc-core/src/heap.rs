@@ -94,6 +94,7 @@ pub struct HeapBuilder {
     max_heap: usize,
     debug: DebugFlags,
     mark_workers: usize,
+    mark_cpu: Option<f64>,
 }
 
 impl Default for HeapBuilder {
@@ -112,6 +113,7 @@ impl HeapBuilder {
             max_heap: usize::MAX,
             debug: DebugFlags::default(),
             mark_workers: (cores / 4).max(1),
+            mark_cpu: None,
         }
     }
 
@@ -139,6 +141,15 @@ impl HeapBuilder {
     /// one).
     pub fn mark_workers(mut self, n: usize) -> Self {
         self.mark_workers = n.max(1);
+        self
+    }
+
+    /// Cap background marking at `fraction` of all cores while a mark runs
+    /// (Go's `gcBackgroundUtilization` is 0.25); the workers sleep to keep
+    /// to it. `None` (the default) lets them use every core the mutators
+    /// leave idle, as Go's idle mark workers do, which ends marks sooner.
+    pub fn mark_cpu_fraction(mut self, fraction: Option<f64>) -> Self {
+        self.mark_cpu = fraction;
         self
     }
 
@@ -198,6 +209,10 @@ impl HeapBuilder {
             assist_ns: AtomicU64::new(0),
             background_ns: AtomicU64::new(0),
             mark_workers: self.mark_workers,
+            mark_share: self.mark_cpu.map(|f| {
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                (f * cores as f64 / self.mark_workers as f64).clamp(0.01, 1.0)
+            }),
             sweeper: Arc::new(Signal::default()),
             marker: Arc::new(Signal::default()),
             started: Instant::now(),
@@ -280,10 +295,16 @@ pub(crate) struct HeapInner {
     assist_ns: AtomicU64,
     background_ns: AtomicU64,
     mark_workers: usize,
+    /// Each worker's share of wall time while marking, `None` = unthrottled.
+    mark_share: Option<f64>,
     pub(crate) sweeper: Arc<Signal>,
     marker: Arc<Signal>,
     started: Instant,
 }
+
+/// Objects a background worker scans between checks of its CPU share and of
+/// idle mutators' root sets.
+const WORKER_SLICE: usize = 8192;
 
 /// Objects an assist scans per safepoint.
 const ASSIST_BUDGET: usize = 4096;
@@ -469,22 +490,34 @@ impl HeapInner {
             return;
         }
         let start = Instant::now();
+        let mut busy = Duration::ZERO;
         let mut tracer = Tracer::new(&self.alloc);
         loop {
             self.scan_idle_mutators();
-            tracer.drain_pool(&self.pool, None);
+            let t = Instant::now();
+            tracer.drain_pool(&self.pool, Some(WORKER_SLICE));
+            busy += t.elapsed();
             if self.pool.done() {
                 if self.pending_roots.load(Acquire) == 0 {
                     break;
                 }
                 // Running mutators scan their roots at their next safepoint.
                 std::thread::sleep(Duration::from_micros(20));
-            } else {
-                std::thread::yield_now();
+            } else if let Some(share) = self.mark_share {
+                // Fractional worker: hold this worker to its share of the
+                // wall time since marking began.
+                let allowed = start.elapsed().mul_f64(share);
+                if busy > allowed {
+                    std::thread::sleep(
+                        (busy - allowed)
+                            .div_f64(share)
+                            .min(Duration::from_millis(1)),
+                    );
+                }
             }
         }
         self.background_ns
-            .fetch_add(start.elapsed().as_nanos() as u64, Relaxed);
+            .fetch_add(busy.as_nanos() as u64, Relaxed);
         if self
             .terminating
             .compare_exchange(false, true, AcqRel, Relaxed)
