@@ -30,6 +30,13 @@ unsafe impl Trace for Traced {
 /// Implements neither trait.
 struct Foreign;
 
+/// The documented escape hatch for a foreign type: a newtype whose
+/// `unsafe impl NoGc` is the promise. It still implements no `Trace`.
+struct Wrapped(Foreign);
+
+// SAFETY: `Foreign` holds nothing.
+unsafe impl NoGc for Wrapped {}
+
 fn needs_trace<T: Trace + ?Sized>() -> bool {
     T::NEEDS_TRACE
 }
@@ -151,37 +158,79 @@ fn enums_of_every_variant_kind() {
     assert!(!implements!(Value<Foreign>: Trace));
 }
 
+/// Claims `NEEDS_TRACE = true` although it is `NoGc`, so that skipping it
+/// visibly changes `NEEDS_TRACE`.
+struct TracedNoGc;
+
+// SAFETY: holds no GC pointer, and claiming `NEEDS_TRACE = true` is always
+// allowed.
+unsafe impl Trace for TracedNoGc {
+    fn trace(&self, _tracer: &mut Tracer<'_>) {}
+}
+
+// SAFETY: holds no GC pointer.
+unsafe impl NoGc for TracedNoGc {}
+
 #[derive(Trace)]
 struct Skipping {
-    #[trace(unsafe_skip)]
-    foreign: Foreign,
-    #[trace(unsafe_skip)]
-    traced: Traced,
+    #[trace(skip)]
+    wrapped: Wrapped,
+    #[trace(skip)]
+    traced: TracedNoGc,
+    kept: u8,
+}
+
+#[derive(Trace)]
+struct Unskipped {
+    traced: TracedNoGc,
     kept: u8,
 }
 
 #[derive(Trace)]
 enum SkippingEnum {
-    Tuple(#[trace(unsafe_skip)] Traced, u8),
+    Tuple(#[trace(skip)] TracedNoGc, u8),
     Named {
-        #[trace(unsafe_skip)]
-        skipped: Traced,
+        #[trace(skip)]
+        skipped: TracedNoGc,
         kept: String,
     },
 }
 
 #[derive(Trace)]
 struct SkippingSome {
-    #[trace(unsafe_skip)]
-    foreign: Foreign,
+    #[trace(skip)]
+    wrapped: Wrapped,
     traced: Traced,
 }
 
+/// Skipped fields that involve type parameters: `PhantomData<T>` is `NoGc`
+/// for every `T`, `Vec<K>` only when the user's bound says `K: NoGc`.
+#[derive(Trace)]
+struct SkippingGeneric<T, K: NoGc> {
+    #[trace(skip)]
+    marker: PhantomData<T>,
+    #[trace(skip)]
+    keys: Vec<K>,
+    kept: T,
+}
+
 #[test]
-fn unsafe_skip_removes_the_field() {
+fn skip_removes_the_field() {
+    assert!(needs_trace::<Unskipped>());
     assert!(!needs_trace::<Skipping>());
     assert!(!needs_trace::<SkippingEnum>());
     assert!(needs_trace::<SkippingSome>());
+    assert!(!needs_trace::<SkippingGeneric<u8, TracedNoGc>>());
+    assert!(needs_trace::<SkippingGeneric<Traced, TracedNoGc>>());
+}
+
+#[test]
+fn skip_accepts_a_no_gc_newtype_around_a_foreign_type() {
+    assert!(!implements!(Wrapped: Trace));
+    assert_trace::<Skipping>();
+    assert_trace::<SkippingSome>();
+    // Skipping adds no `NoGc` requirement on the other parameters.
+    assert_trace::<SkippingGeneric<Traced, u8>>();
 }
 
 /// Field and binding names that the generated code also uses.
@@ -219,8 +268,26 @@ struct Pair<T> {
 #[derive(Trace)]
 #[trace(no_gc)]
 struct NoGcSkipping {
-    #[trace(unsafe_skip)]
-    foreign: Foreign,
+    #[trace(skip)]
+    wrapped: Wrapped,
+}
+
+/// A skipped field stays in the `NoGc` bounds: `T: NoGc` holds for every
+/// `T` the `Trace` impl accepts, but the `NoGc` impl does not rely on that.
+#[derive(Trace)]
+#[trace(no_gc)]
+struct NoGcSkippingGeneric<T: NoGc> {
+    #[trace(skip)]
+    value: T,
+}
+
+/// A skipped self-reference of a `no_gc` type.
+#[derive(Trace)]
+#[trace(no_gc)]
+struct NoGcSkippingSelf {
+    #[trace(skip)]
+    next: Option<Rc<Self>>,
+    value: u32,
 }
 
 #[test]
@@ -228,6 +295,10 @@ fn no_gc_gives_a_checked_no_gc_impl() {
     assert_no_gc::<Span>();
     assert_no_gc::<Pair<String>>();
     assert_no_gc::<NoGcSkipping>();
+    assert_no_gc::<NoGcSkippingGeneric<Wrapped>>();
+    assert!(!needs_trace::<NoGcSkippingGeneric<TracedNoGc>>());
+    assert_no_gc::<NoGcSkippingSelf>();
+    assert!(!needs_trace::<NoGcSkippingSelf>());
     assert!(!implements!(Pair<Traced>: NoGc));
     assert!(!implements!(Plain: NoGc));
     // What `NoGc` is for: the cells accept it.
@@ -239,6 +310,8 @@ fn no_gc_gives_a_checked_no_gc_impl() {
 #[trace(crate = "gc_core")]
 struct ViaCore {
     inner: Traced,
+    #[trace(skip)]
+    skipped: Wrapped,
 }
 
 #[derive(Trace)]
@@ -378,6 +451,7 @@ mod strict {
     use super::*;
 
     #[derive(Trace)]
+    #[trace(no_gc)]
     struct Marker;
 
     #[derive(Trace)]
@@ -389,7 +463,7 @@ mod strict {
         Leaf(T),
         Node {
             children: Vec<Self>,
-            #[trace(unsafe_skip)]
+            #[trace(skip)]
             marker: Marker,
         },
     }

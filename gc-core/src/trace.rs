@@ -46,6 +46,7 @@ pub unsafe trait Trace {
 /// # Safety
 ///
 /// No value of the type, nor anything it owns, may contain a
-/// [`Member`](crate::Member), [`GcArray`](crate::GcArray), [`Weak`](crate::Weak)
-/// or any other GC pointer slot.
+/// [`Member`](crate::Member), a [`GcArray`](crate::GcArray) or any other
+/// strong GC pointer slot. ([`Weak`](crate::Weak) is `NoGc`: it never keeps
+/// its target alive, so moving it anywhere hides nothing from the marker.)
 pub unsafe trait NoGc {}

@@ -2,8 +2,8 @@
 //! forms the derive cannot handle.
 //!
 //! Every misuse is reported as a spanned `compile_error!` rather than being
-//! ignored: a silently ignored `unsafe_skip` or `no_gc` typo would change what
-//! the collector scans.
+//! ignored: a silently ignored `skip` or `no_gc` typo would change what the
+//! collector scans.
 
 use syn::meta::ParseNestedMeta;
 use syn::{Attribute, LitStr, Path};
@@ -40,7 +40,7 @@ pub fn container(attrs: &[Attribute], errors: &mut Errors) -> ContainerAttrs {
             }
             Key::NoGc => no_gc = true,
             // `for_each_key` has already rejected field keys here.
-            Key::UnsafeSkip => unreachable!("field key accepted on a container"),
+            Key::Skip => unreachable!("field key accepted on a container"),
         }
         Ok(())
     });
@@ -55,7 +55,8 @@ pub fn variant(attrs: &[Attribute], errors: &mut Errors) {
     for_each_key(attrs, Position::Variant, errors, |_, _| Ok(()));
 }
 
-/// Whether a field carries `#[trace(unsafe_skip)]`.
+/// Whether a field carries `#[trace(skip)]`. The derive then requires the
+/// field's type to implement `NoGc` (see `expand`).
 pub fn field_is_skipped(attrs: &[Attribute], errors: &mut Errors) -> bool {
     let mut skipped = false;
     for_each_key(attrs, Position::Field, errors, |_, _| {
@@ -95,7 +96,7 @@ pub fn reject_packed(attrs: &[Attribute], errors: &mut Errors) {
 enum Key {
     Crate,
     NoGc,
-    UnsafeSkip,
+    Skip,
 }
 
 /// Calls `f` for each key of every `#[trace(...)]` in `attrs`, after
@@ -121,8 +122,16 @@ fn classify(meta: &ParseNestedMeta<'_>) -> syn::Result<Key> {
         Ok(Key::Crate)
     } else if path.is_ident("no_gc") {
         Ok(Key::NoGc)
+    } else if path.is_ident("skip") {
+        Ok(Key::Skip)
     } else if path.is_ident("unsafe_skip") {
-        Ok(Key::UnsafeSkip)
+        // Rejected wherever it is written: it let safe code leave a GC
+        // pointer untraced.
+        Err(syn::Error::new_spanned(
+            path,
+            "`unsafe_skip` was removed: use `#[trace(skip)]` on fields whose type \
+             implements `NoGc` (wrap foreign types in a newtype with `unsafe impl NoGc`)",
+        ))
     } else {
         let shown = quote::ToTokens::to_token_stream(path)
             .to_string()
@@ -131,7 +140,7 @@ fn classify(meta: &ParseNestedMeta<'_>) -> syn::Result<Key> {
             path,
             format!(
                 "unknown trace attribute `{shown}`; expected `crate = \"path\"`, \
-                 `no_gc`, or field attribute `unsafe_skip`"
+                 `no_gc`, or field attribute `skip`"
             ),
         ))
     }
@@ -139,15 +148,15 @@ fn classify(meta: &ParseNestedMeta<'_>) -> syn::Result<Key> {
 
 fn check_position(key: &Key, position: Position, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
     let message = match (key, position) {
-        (Key::Crate | Key::NoGc, Position::Container) | (Key::UnsafeSkip, Position::Field) => {
+        (Key::Crate | Key::NoGc, Position::Container) | (Key::Skip, Position::Field) => {
             return Ok(())
         }
-        (Key::UnsafeSkip, _) => {
-            "`unsafe_skip` is a field attribute: put it on the field that holds no GC pointer"
+        (Key::Skip, _) => {
+            "`skip` is a field attribute: put it on a field whose type implements `NoGc`"
         }
         (_, Position::Variant) => {
             "trace attributes are not supported on enum variants: \
-             put `crate` and `no_gc` on the enum, `unsafe_skip` on a field"
+             put `crate` and `no_gc` on the enum, `skip` on a field"
         }
         (_, Position::Field) => {
             "`crate` and `no_gc` are container attributes: put them on the struct or enum"

@@ -27,15 +27,18 @@ enum Shape<'a> {
 }
 
 impl<'a> Shape<'a> {
-    fn of(input: &'a DeriveInput, errors: &mut Errors) -> Self {
+    /// The shape of `input`; the types of `#[trace(skip)]` fields are
+    /// appended to `skipped`.
+    fn of(input: &'a DeriveInput, errors: &mut Errors, skipped: &mut Vec<&'a Type>) -> Self {
         match &input.data {
-            Data::Struct(data) => Shape::Struct(traced_fields(&data.fields, errors)),
+            Data::Struct(data) => Shape::Struct(traced_fields(&data.fields, errors, skipped)),
             Data::Enum(data) => Shape::Enum(
                 data.variants
                     .iter()
                     .map(|variant| {
                         attr::variant(&variant.attrs, errors);
-                        (&variant.ident, traced_fields(&variant.fields, errors))
+                        let fields = traced_fields(&variant.fields, errors, skipped);
+                        (&variant.ident, fields)
                     })
                     .collect(),
             ),
@@ -58,11 +61,22 @@ impl<'a> Shape<'a> {
     }
 }
 
-fn traced_fields<'a>(fields: &'a Fields, errors: &mut Errors) -> Vec<TracedField<'a>> {
+/// The fields that are traced; the types of skipped ones go to `skipped`.
+fn traced_fields<'a>(
+    fields: &'a Fields,
+    errors: &mut Errors,
+    skipped: &mut Vec<&'a Type>,
+) -> Vec<TracedField<'a>> {
     fields
         .iter()
         .enumerate()
-        .filter(|(_, field)| !attr::field_is_skipped(&field.attrs, errors))
+        .filter(|(_, field)| {
+            let skip = attr::field_is_skipped(&field.attrs, errors);
+            if skip {
+                skipped.push(&field.ty);
+            }
+            !skip
+        })
         .map(|(index, field)| TracedField {
             member: match &field.ident {
                 Some(ident) => Member::Named(ident.clone()),
@@ -77,39 +91,29 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
     let container = attr::container(&input.attrs, &mut errors);
     attr::reject_packed(&input.attrs, &mut errors);
-    let shape = Shape::of(input, &mut errors);
+    let mut skipped = Vec::new();
+    let shape = Shape::of(input, &mut errors, &mut skipped);
     errors.finish()?;
 
     let krate = &container.krate;
     let name = &input.ident;
     let stand_in = Ident::new("__TraceRecursionStandIn", Span::call_site());
     let mut replacer = SelfReplacer::new(name, &input.generics, &stand_in);
-    let traced = shape.fields();
+    let traced_types: Vec<&Type> = shape.fields().iter().map(|field| field.ty).collect();
     // The types as used in consts and bounds, where a self-reference would
     // make a cycle; `trace` itself uses the real fields. Repeats are dropped,
     // as a bound repeated in the where-clause trips clippy in user crates.
-    let mut seen = HashSet::new();
-    let checked_types: Vec<(TokenStream, Span)> = traced
-        .iter()
-        .map(|field| {
-            let ty = replacer.replace(field.ty).into_token_stream();
-            let ty = map_spans(ty, &in_expansion);
-            // Tokens added after the type take the span of its last token,
-            // so a diagnostic covering both underlines the whole type.
-            let end = ty
-                .clone()
-                .into_iter()
-                .last()
-                .map_or_else(|| at(field.ty), |token| token.span());
-            (ty, end)
-        })
-        .filter(|(ty, _)| seen.insert(ty.to_string()))
-        .collect();
+    let checked_types = bound_types(&traced_types, &mut replacer);
+    // `NoGc` also needs the skipped fields to be `NoGc`. They always are,
+    // as `trace_impl` checks, but leaving them out of the bounds would make
+    // the impl's soundness rest on that other check.
+    let no_gc_types = container.no_gc.then(|| {
+        let all: Vec<&Type> = traced_types.iter().chain(&skipped).copied().collect();
+        bound_types(&all, &mut replacer)
+    });
 
-    let trace_impl = trace_impl(input, krate, &shape, &checked_types);
-    let no_gc_impl = container
-        .no_gc
-        .then(|| no_gc_impl(input, krate, &checked_types));
+    let trace_impl = trace_impl(input, krate, &shape, &checked_types, &skipped);
+    let no_gc_impl = no_gc_types.map(|types| no_gc_impl(input, krate, &types));
     let stand_in_items = replacer
         .used
         .then(|| stand_in_items(&stand_in, krate, container.no_gc));
@@ -125,11 +129,34 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     })
 }
 
+/// `types` with self-references replaced and repeats dropped, each with the
+/// span that diagnostics about it should use.
+fn bound_types(types: &[&Type], replacer: &mut SelfReplacer<'_>) -> Vec<(TokenStream, Span)> {
+    let mut seen = HashSet::new();
+    types
+        .iter()
+        .map(|field_ty| {
+            let ty = replacer.replace(field_ty).into_token_stream();
+            let ty = map_spans(ty, &in_expansion);
+            // Tokens added after the type take the span of its last token,
+            // so a diagnostic covering both underlines the whole type.
+            let end = ty
+                .clone()
+                .into_iter()
+                .last()
+                .map_or_else(|| at(field_ty), |token| token.span());
+            (ty, end)
+        })
+        .filter(|(ty, _)| seen.insert(ty.to_string()))
+        .collect()
+}
+
 fn trace_impl(
     input: &DeriveInput,
     krate: &Path,
     shape: &Shape<'_>,
     checked_types: &[(TokenStream, Span)],
+    skipped: &[&Type],
 ) -> TokenStream {
     let name = &input.ident;
     // The bound goes on the parameter rather than into the where-clause,
@@ -148,6 +175,7 @@ fn trace_impl(
             .map(|(ty, span)| quote_spanned!(*span=> <#ty as #krate::Trace>::NEEDS_TRACE));
         quote!(#(#terms)||*)
     };
+    let skip_checks = skip_checks(krate, skipped);
 
     // A type with nothing to trace must not name `tracer`, or the
     // parameter would be reported unused in the user's crate.
@@ -193,13 +221,51 @@ fn trace_impl(
     quote! {
         #[automatically_derived]
         unsafe impl #impl_generics #krate::Trace for #name #ty_generics #where_clause {
-            const NEEDS_TRACE: bool = #needs_trace;
+            const NEEDS_TRACE: bool = {
+                #skip_checks
+                #needs_trace
+            };
 
             #[inline]
             fn trace(&self, #tracer: &mut #krate::Tracer<'_>) {
                 #body
             }
         }
+    }
+}
+
+/// Requires every `#[trace(skip)]` field type to implement `NoGc`: only a
+/// type that can never hold a GC pointer may go untraced.
+///
+/// The check is a call of a `const fn` with a `NoGc` bound inside
+/// `NEEDS_TRACE`, which is type-checked with the impl's generics, bounds and
+/// `Self` in scope and costs nothing at run time. Unlike a `NoGc` bound in
+/// the impl's where-clause, it fails where the type is defined, also when
+/// the field type involves a type parameter (`Member<T>`), rather than
+/// leaving a type that silently never implements `Trace`.
+fn skip_checks(krate: &Path, skipped: &[&Type]) -> TokenStream {
+    if skipped.is_empty() {
+        return quote!();
+    }
+    let mut seen = HashSet::new();
+    let calls = skipped
+        .iter()
+        .filter(|ty| seen.insert(ty.to_token_stream().to_string()))
+        .map(|ty| {
+            // The tokens before the type take the span of its first token and
+            // those after it the span of its last, so that the error, which
+            // covers the whole call, underlines exactly the field's type.
+            let ty = map_spans(ty.to_token_stream(), &in_expansion);
+            let mut tokens = ty.clone().into_iter();
+            let start = tokens.next().map_or_else(Span::call_site, |t| t.span());
+            let end = tokens.last().map_or(start, |t| t.span());
+            let check = quote_spanned!(start=> skipped_field_type_must_implement_no_gc::<);
+            let close = quote_spanned!(end=> >(););
+            quote!(#check #ty #close)
+        });
+    quote! {
+        const fn skipped_field_type_must_implement_no_gc<T: ?::core::marker::Sized + #krate::NoGc>() {}
+        #(#calls)*
     }
 }
 
@@ -230,8 +296,8 @@ fn map_spans(tokens: TokenStream, f: &impl Fn(Span) -> Span) -> TokenStream {
         .collect()
 }
 
-/// `NoGc` holds when every traced field is `NoGc`; the where-clause makes
-/// the compiler check it, so the impl cannot be wrong.
+/// `NoGc` holds when every field, traced or skipped, is `NoGc`; the
+/// where-clause makes the compiler check it, so the impl cannot be wrong.
 fn no_gc_impl(
     input: &DeriveInput,
     krate: &Path,

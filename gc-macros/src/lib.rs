@@ -53,6 +53,8 @@ use proc_macro::TokenStream;
 ///   enums get `NEEDS_TRACE = false` and an empty `trace`.
 /// - A compile-time check that the type does not implement `Drop` (see
 ///   below).
+/// - For each `#[trace(skip)]` field, a compile-time check that its type
+///   implements `NoGc` (see below).
 /// - With `#[trace(no_gc)]`, an `unsafe impl NoGc` as well (see below).
 ///
 /// # Attributes
@@ -65,18 +67,45 @@ use proc_macro::TokenStream;
 ///   (`crate = "crate"`).
 /// - `#[trace(no_gc)]`: also implement `NoGc`, so the type can sit inside
 ///   `Cell`, `RefCell`, `Mutex`, `Rc` and the other containers that require
-///   it. The impl carries a `FieldType: NoGc` bound for every traced field,
-///   so the compiler rejects it when a field may hold a GC pointer; it
-///   cannot make the type unsound.
+///   it. The impl carries a `FieldType: NoGc` bound for every field (skipped
+///   ones included), so the compiler rejects it when a field may hold a GC
+///   pointer; it cannot make the type unsound.
 ///
 /// On a field:
 ///
-/// - `#[trace(unsafe_skip)]`: the field is not traced and does not count
-///   towards `NEEDS_TRACE`. Unsafe in all but syntax: it is your promise that
-///   no value of the field ever holds a GC pointer, directly or through
-///   anything it owns. If it does, the collector frees objects the field
-///   still points to. Use it for foreign types that cannot implement `Trace`
-///   and are known to be GC-free.
+/// - `#[trace(skip)]`: the field is not traced, does not count towards
+///   `NEEDS_TRACE`, and need not implement `Trace`. Accepted only when the
+///   field's type implements `NoGc` (from the crate named by `crate`), i.e.
+///   provably holds no GC pointer; otherwise the derive fails to compile
+///   with an unsatisfied `NoGc` bound on the field's type. A field whose type
+///   involves a type parameter needs that bound spelled out
+///   (`struct Cache<K: NoGc> { #[trace(skip)] keys: Vec<K> }`).
+///
+///   For a foreign type that implements neither `Trace` nor `NoGc`, such as
+///   `regex::Regex`, wrap it: `struct Re(regex::Regex); unsafe impl
+///   tricolor::NoGc for Re {}` then `#[trace(skip)] re: Re`. The
+///   `unsafe impl` is where you promise that no value of the type, nor
+///   anything it owns, ever holds a GC pointer; if that is false, the
+///   collector frees objects the field still points to.
+///
+///   ```ignore
+///   use tricolor::{Member, NoGc, Trace};
+///
+///   struct Re(regex::Regex);
+///
+///   // SAFETY: a compiled regex owns only its own allocations.
+///   unsafe impl NoGc for Re {}
+///
+///   #[derive(Trace)]
+///   struct Pattern {
+///       source: Member<LoxString>,
+///       #[trace(skip)]
+///       compiled: Re,
+///   }
+///   ```
+///
+///   (The former `#[trace(unsafe_skip)]`, which let safe code leave a GC
+///   pointer untraced, is now a compile error.)
 ///
 /// Several keys may share one attribute: `#[trace(crate = "gc_core", no_gc)]`.
 /// An unknown key, or a key in the wrong place, is a compile error.

@@ -4,12 +4,12 @@ use tricolor::Trace;
 #[derive(Trace)]
 #[trace(no_gcc)]
 struct Typo {
-    #[trace(skip)]
+    #[trace(skipp)]
     field: u32,
 }
 
 #[derive(Trace)]
-#[trace(unsafe_skip)]
+#[trace(skip)]
 struct SkipOnContainer {
     #[trace(no_gc)]
     field: u32,
@@ -17,7 +17,7 @@ struct SkipOnContainer {
 
 #[derive(Trace)]
 enum OnVariant {
-    #[trace(unsafe_skip)]
+    #[trace(skip)]
     A(u32),
 }
 
