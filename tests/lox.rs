@@ -10,10 +10,11 @@
 //!   on stdin, minus the lines that are only one of these directives.
 //!
 //! Stdout, stderr and the status must match exactly. Every script runs in
-//! three collector modes, one test each: default settings,
+//! four collector modes, one test each: default settings,
 //! `GCDEBUG=gcstress=1` (a full collection at every safepoint, i.e. every
-//! call and loop iteration) and `GCDEBUG=gccheckmark=1` (each mark verified
-//! by a second, checking mark). The binary is built once with
+//! call and loop iteration), `GCDEBUG=gccheckmark=1` (each mark verified
+//! by a second, checking mark), and the latter with `GCPERCENT=1`, which
+//! keeps concurrent cycles running beside the VM almost all the time. The binary is built once with
 //! `cargo build --example lox` in the test's profile, or taken from
 //! `LOX_BIN` if set.
 
@@ -107,15 +108,16 @@ fn parse(path: &Path, source: &str) -> Expected {
         }
     }
     if repl {
-        let input: Vec<&str> = source
+        let input: String = source
             .lines()
             .filter(|l| {
                 !DIRECTIVES
                     .iter()
                     .any(|d| l.trim_start().starts_with(d.trim_end()))
             })
+            .map(|l| format!("{l}\n"))
             .collect();
-        e.repl_input = Some(input.join("\n") + "\n");
+        e.repl_input = Some(input);
     }
     e
 }
@@ -146,7 +148,7 @@ struct Outcome {
     exit: Option<i32>,
 }
 
-fn run(script: &Path, e: &Expected, gcdebug: Option<&str>) -> Result<Outcome, String> {
+fn run(script: &Path, e: &Expected, env: &[(&str, &str)]) -> Result<Outcome, String> {
     let mut cmd = Command::new(lox_binary());
     match (&e.args, &e.repl_input) {
         (Some(args), _) => {
@@ -161,9 +163,7 @@ fn run(script: &Path, e: &Expected, gcdebug: Option<&str>) -> Result<Outcome, St
     for var in ["GCDEBUG", "GCPERCENT", "GCMEMLIMIT", "LOX_GCSTATS"] {
         cmd.env_remove(var);
     }
-    if let Some(flags) = gcdebug {
-        cmd.env("GCDEBUG", flags);
-    }
+    cmd.envs(env.iter().copied());
     cmd.stdin(if e.repl_input.is_some() {
         Stdio::piped()
     } else {
@@ -223,7 +223,7 @@ fn first_difference(expected: &str, actual: &str) -> String {
     unreachable!()
 }
 
-fn check_all(mode: &str, gcdebug: Option<&str>) {
+fn check_all(mode: &str, env: &[(&str, &str)]) {
     let scripts = scripts();
     assert!(scripts.len() > 100, "the Lox test scripts are missing");
     let mut failures = Vec::new();
@@ -235,7 +235,7 @@ fn check_all(mode: &str, gcdebug: Option<&str>) {
             .to_string();
         let source = std::fs::read_to_string(script).expect("script is readable");
         let e = parse(script, &source);
-        match run(script, &e, gcdebug) {
+        match run(script, &e, env) {
             Err(why) => failures.push(format!("{name}: {why}")),
             Ok(o) => {
                 let mut problems = Vec::new();
@@ -271,15 +271,26 @@ fn check_all(mode: &str, gcdebug: Option<&str>) {
 
 #[test]
 fn scripts_default_gc() {
-    check_all("default", None);
+    check_all("default", &[]);
 }
 
 #[test]
 fn scripts_gcstress() {
-    check_all("gcstress", Some("gcstress=1"));
+    check_all("gcstress", &[("GCDEBUG", "gcstress=1")]);
 }
 
 #[test]
 fn scripts_gccheckmark() {
-    check_all("gccheckmark", Some("gccheckmark=1"));
+    check_all("gccheckmark", &[("GCDEBUG", "gccheckmark=1")]);
+}
+
+/// Back-to-back concurrent cycles (a 1% growth goal starts the next cycle
+/// almost at once) running beside the VM, so its stores go through the
+/// write barrier while marking is on; each mark is verified.
+#[test]
+fn scripts_concurrent_gccheckmark() {
+    check_all(
+        "concurrent+gccheckmark",
+        &[("GCDEBUG", "gccheckmark=1"), ("GCPERCENT", "1")],
+    );
 }

@@ -1,0 +1,76 @@
+//! Byte code: the instruction set and the chunk the compiler builds.
+//!
+//! The instruction set is clox's, one byte per opcode followed by its
+//! operands (a constant or slot index byte, a 16-bit big-endian jump
+//! offset, or an argument count). Opcodes are plain `u8` constants rather
+//! than an enum so the VM can `match` on the raw byte without converting it.
+//!
+//! While a function is compiled its chunk is a `ChunkBuilder`, ordinary
+//! Rust vectors whose constants are unrooted `Value`s: compilation never
+//! reaches a safepoint, so nothing it allocates can be collected before
+//! `object::new_function` moves the constants into the heap.
+
+use crate::value::Value;
+
+pub mod op {
+    pub const CONSTANT: u8 = 0;
+    pub const NIL: u8 = 1;
+    pub const TRUE: u8 = 2;
+    pub const FALSE: u8 = 3;
+    pub const POP: u8 = 4;
+    pub const GET_LOCAL: u8 = 5;
+    pub const SET_LOCAL: u8 = 6;
+    pub const GET_GLOBAL: u8 = 7;
+    pub const DEFINE_GLOBAL: u8 = 8;
+    pub const SET_GLOBAL: u8 = 9;
+    pub const GET_UPVALUE: u8 = 10;
+    pub const SET_UPVALUE: u8 = 11;
+    pub const GET_PROPERTY: u8 = 12;
+    pub const SET_PROPERTY: u8 = 13;
+    pub const GET_SUPER: u8 = 14;
+    pub const EQUAL: u8 = 15;
+    pub const GREATER: u8 = 16;
+    pub const LESS: u8 = 17;
+    pub const ADD: u8 = 18;
+    pub const SUBTRACT: u8 = 19;
+    pub const MULTIPLY: u8 = 20;
+    pub const DIVIDE: u8 = 21;
+    pub const NOT: u8 = 22;
+    pub const NEGATE: u8 = 23;
+    pub const PRINT: u8 = 24;
+    pub const JUMP: u8 = 25;
+    pub const JUMP_IF_FALSE: u8 = 26;
+    pub const LOOP: u8 = 27;
+    pub const CALL: u8 = 28;
+    pub const INVOKE: u8 = 29;
+    pub const SUPER_INVOKE: u8 = 30;
+    pub const CLOSURE: u8 = 31;
+    pub const CLOSE_UPVALUE: u8 = 32;
+    pub const RETURN: u8 = 33;
+    pub const CLASS: u8 = 34;
+    pub const INHERIT: u8 = 35;
+    pub const METHOD: u8 = 36;
+}
+
+/// A chunk under construction.
+#[derive(Default)]
+pub struct ChunkBuilder<'m> {
+    pub code: Vec<u8>,
+    /// The source line of each byte in `code`.
+    pub lines: Vec<u32>,
+    pub constants: Vec<Value<'m>>,
+}
+
+impl<'m> ChunkBuilder<'m> {
+    pub fn write(&mut self, byte: u8, line: u32) {
+        self.code.push(byte);
+        self.lines.push(line);
+    }
+
+    /// Append a constant and return its index (the caller enforces the
+    /// 256-constant limit of the one-byte operand).
+    pub fn add_constant(&mut self, value: Value<'m>) -> usize {
+        self.constants.push(value);
+        self.constants.len() - 1
+    }
+}

@@ -1,0 +1,379 @@
+//! Heap objects: every Lox object is one `Obj` in the GC heap.
+//!
+//! A single enum (rather than one GC type per kind) because a `Slot` or a
+//! table entry must be able to point at any kind of object through one
+//! `Member<Obj>`. Variants keep their GC pointers in `Member`s and their
+//! mutable scalars in atomics: the marker may read an object while the VM
+//! runs, and GC objects must be `Send + Sync` for `Member<Obj>` to be.
+//! Variable-length parts (constants, upvalue arrays, hash tables, string
+//! bytes, byte code) are separate `GcArray` objects. Keeping even the
+//! pointer-free ones in the GC heap rather than in `Box`es means `Obj` has no
+//! destructor, so the sweeper frees dead objects without calling into them,
+//! and all of a program's memory counts towards the pacer's heap goal.
+//!
+//! Constructors allocate first and fill in pointers afterwards: a `Member`
+//! can only be set once it lies inside the heap.
+
+use std::fmt;
+use std::sync::atomic::AtomicUsize;
+
+use tricolor::{Gc, GcArray, Member, Mutator, Trace};
+
+use crate::chunk::ChunkBuilder;
+use crate::table::Table;
+use crate::value::{Slot, Value};
+
+#[derive(Trace)]
+pub enum Obj {
+    String(LoxString),
+    Function(Function),
+    Native(Native),
+    Closure(Closure),
+    Upvalue(Upvalue),
+    Class(Class),
+    Instance(Instance),
+    BoundMethod(BoundMethod),
+}
+
+/// An immutable, interned string (see `strings.rs`): two Lox strings are
+/// equal exactly when they are the same object.
+///
+/// The characters are a separate `GcArray<u8>` rather than a `Box<str>` so
+/// that they count towards the GC heap: the pacer only sees memory the
+/// collector allocated, and a string-heavy program would otherwise grow
+/// its malloc heap without ever triggering a collection. The bytes are
+/// always valid UTF-8 (source text is, and concatenation preserves it).
+#[derive(Trace)]
+pub struct LoxString {
+    bytes: Member<GcArray<u8>>,
+    /// FNV-1a of the bytes, as clox, cached for the hash tables.
+    pub hash: u32,
+}
+
+impl LoxString {
+    #[inline]
+    pub fn bytes(&self) -> &[u8] {
+        self.bytes.get().expect("a string has its bytes").get()
+    }
+
+    /// The text (the lossy conversion never replaces anything, see above).
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(self.bytes())
+    }
+}
+
+/// A compiled function: byte code plus its constants.
+#[derive(Trace)]
+pub struct Function {
+    pub arity: usize,
+    pub upvalue_count: usize,
+    /// `None` for the top-level script.
+    pub name: Member<Obj>,
+    pub code: Member<GcArray<u8>>,
+    /// The source line of each byte of `code`, for runtime error traces.
+    pub lines: Member<GcArray<u32>>,
+    pub constants: Member<GcArray<Slot>>,
+}
+
+/// The built-in functions. An enum rather than a function pointer, so the
+/// object stays plain data the collector can reason about.
+#[derive(Trace, Clone, Copy)]
+pub enum NativeFn {
+    Clock,
+}
+
+#[derive(Trace)]
+pub struct Native {
+    pub function: NativeFn,
+}
+
+#[derive(Trace)]
+pub struct Closure {
+    pub function: Member<Obj>,
+    /// Null when the function captures nothing (saves an allocation).
+    pub upvalues: Member<GcArray<Member<Obj>>>,
+}
+
+/// `location` while open: the captured variable's index in the value
+/// stack (an index, not an address, so the stack can be reallocated when
+/// it grows). Closed: `CLOSED`, and the value lives in `closed`.
+#[derive(Trace)]
+pub struct Upvalue {
+    pub location: AtomicUsize,
+    pub closed: Slot,
+    /// The next open upvalue, lower on the stack (the VM's sorted list).
+    pub next: Member<Obj>,
+}
+
+pub const CLOSED: usize = usize::MAX;
+
+#[derive(Trace)]
+pub struct Class {
+    pub name: Member<Obj>,
+    pub methods: Table,
+}
+
+#[derive(Trace)]
+pub struct Instance {
+    pub class: Member<Obj>,
+    pub fields: Table,
+}
+
+#[derive(Trace)]
+pub struct BoundMethod {
+    pub receiver: Slot,
+    pub method: Member<Obj>,
+}
+
+// Accessors. The VM only calls the panicking ones where the compiler
+// guarantees the kind (a frame's closure, a constant that is a string...).
+impl Obj {
+    #[inline]
+    pub fn as_string(&self) -> Option<&LoxString> {
+        match self {
+            Obj::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    pub fn as_instance(&self) -> Option<&Instance> {
+        match self {
+            Obj::Instance(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    pub fn as_class(&self) -> Option<&Class> {
+        match self {
+            Obj::Class(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    pub fn string(&self) -> &LoxString {
+        self.as_string().expect("a string object")
+    }
+
+    #[inline]
+    pub fn function(&self) -> &Function {
+        match self {
+            Obj::Function(f) => f,
+            _ => panic!("expected a function object"),
+        }
+    }
+
+    #[inline]
+    pub fn closure(&self) -> &Closure {
+        match self {
+            Obj::Closure(c) => c,
+            _ => panic!("expected a closure object"),
+        }
+    }
+
+    #[inline]
+    pub fn upvalue(&self) -> &Upvalue {
+        match self {
+            Obj::Upvalue(u) => u,
+            _ => panic!("expected an upvalue object"),
+        }
+    }
+
+    #[inline]
+    pub fn class(&self) -> &Class {
+        self.as_class().expect("a class object")
+    }
+}
+
+impl Closure {
+    /// The closure's function.
+    #[inline]
+    pub fn function(&self) -> &Function {
+        self.function
+            .get()
+            .expect("closure has a function")
+            .get()
+            .function()
+    }
+
+    /// The `i`th captured upvalue.
+    #[inline]
+    pub fn upvalue(&self, i: usize) -> &Upvalue {
+        let array = self.upvalues.get().expect("closure has upvalues").get();
+        array[i].get().expect("upvalue is set").get().upvalue()
+    }
+}
+
+/// The hash of a string object (table keys are always strings).
+#[inline]
+pub fn hash_of(key: Gc<'_, Obj>) -> u32 {
+    key.string().hash
+}
+
+/// FNV-1a, 32 bits, as clox's `hashString`.
+pub fn hash_bytes(s: &[u8]) -> u32 {
+    s.iter().fold(2_166_136_261u32, |h, &b| {
+        (h ^ b as u32).wrapping_mul(16_777_619)
+    })
+}
+
+/// A new string object (only `Interner::intern` calls this, for contents
+/// not already interned).
+pub fn new_string<'m>(m: &'m Mutator, bytes: &[u8], hash: u32) -> Gc<'m, Obj> {
+    let array = m.alloc_array(bytes.len(), |i| bytes[i]);
+    let obj = m.alloc(Obj::String(LoxString {
+        bytes: Member::null(),
+        hash,
+    }));
+    obj.get().string().bytes.set(m, Some(array));
+    obj
+}
+
+/// Allocate a function from what the compiler built: the constants go into
+/// a `GcArray` of slots, the code and line numbers into arrays too.
+pub fn new_function<'m>(
+    m: &'m Mutator,
+    name: Option<Gc<'m, Obj>>,
+    arity: usize,
+    upvalue_count: usize,
+    chunk: ChunkBuilder<'m>,
+) -> Gc<'m, Obj> {
+    let constants = m.alloc_array(chunk.constants.len(), |_| Slot::nil());
+    for (slot, &value) in constants.iter().zip(&chunk.constants) {
+        slot.set(m, value);
+    }
+    let obj = m.alloc(Obj::Function(Function {
+        arity,
+        upvalue_count,
+        name: Member::null(),
+        code: Member::null(),
+        lines: Member::null(),
+        constants: Member::null(),
+    }));
+    let f = obj.get().function();
+    f.name.set(m, name);
+    f.constants.set(m, Some(constants));
+    let code = &chunk.code;
+    f.code.set(m, Some(m.alloc_array(code.len(), |i| code[i])));
+    let lines = &chunk.lines;
+    f.lines
+        .set(m, Some(m.alloc_array(lines.len(), |i| lines[i])));
+    obj
+}
+
+pub fn new_native(m: &Mutator, function: NativeFn) -> Gc<'_, Obj> {
+    m.alloc(Obj::Native(Native { function }))
+}
+
+/// A closure over `function` with all upvalue slots still empty (the VM
+/// fills them right after, from the `OP_CLOSURE` operands).
+pub fn new_closure<'m>(m: &'m Mutator, function: Gc<'m, Obj>) -> Gc<'m, Obj> {
+    let count = function.function().upvalue_count;
+    let obj = m.alloc(Obj::Closure(Closure {
+        function: Member::null(),
+        upvalues: Member::null(),
+    }));
+    let c = obj.get().closure();
+    c.function.set(m, Some(function));
+    if count > 0 {
+        c.upvalues
+            .set(m, Some(m.alloc_array(count, |_| Member::null())));
+    }
+    obj
+}
+
+/// An open upvalue for stack slot `location`.
+pub fn new_upvalue(m: &Mutator, location: usize) -> Gc<'_, Obj> {
+    m.alloc(Obj::Upvalue(Upvalue {
+        location: AtomicUsize::new(location),
+        closed: Slot::nil(),
+        next: Member::null(),
+    }))
+}
+
+pub fn new_class<'m>(m: &'m Mutator, name: Gc<'m, Obj>) -> Gc<'m, Obj> {
+    let obj = m.alloc(Obj::Class(Class {
+        name: Member::null(),
+        methods: Table::default(),
+    }));
+    obj.get().class().name.set(m, Some(name));
+    obj
+}
+
+pub fn new_instance<'m>(m: &'m Mutator, class: Gc<'m, Obj>) -> Gc<'m, Obj> {
+    let obj = m.alloc(Obj::Instance(Instance {
+        class: Member::null(),
+        fields: Table::default(),
+    }));
+    match obj.get() {
+        Obj::Instance(i) => i.class.set(m, Some(class)),
+        _ => unreachable!(),
+    }
+    obj
+}
+
+pub fn new_bound_method<'m>(
+    m: &'m Mutator,
+    receiver: Value<'m>,
+    method: Gc<'m, Obj>,
+) -> Gc<'m, Obj> {
+    let obj = m.alloc(Obj::BoundMethod(BoundMethod {
+        receiver: Slot::nil(),
+        method: Member::null(),
+    }));
+    match obj.get() {
+        Obj::BoundMethod(b) => {
+            b.receiver.set(m, receiver);
+            b.method.set(m, Some(method));
+        }
+        _ => unreachable!(),
+    }
+    obj
+}
+
+impl Function {
+    #[inline]
+    pub fn code(&self) -> &[u8] {
+        self.code.get().expect("a function has code").get()
+    }
+
+    /// The source line of the byte at `offset` in the code.
+    pub fn line(&self, offset: usize) -> u32 {
+        self.lines.get().expect("a function has line numbers")[offset]
+    }
+
+    fn write_name(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name.get() {
+            None => f.write_str("<script>"),
+            Some(name) => write!(f, "<fn {}>", name.string().text()),
+        }
+    }
+}
+
+/// clox's `printObject`.
+impl fmt::Display for Obj {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Obj::String(s) => f.write_str(&s.text()),
+            Obj::Function(func) => func.write_name(f),
+            Obj::Native(_) => f.write_str("<native fn>"),
+            Obj::Closure(c) => c.function().write_name(f),
+            Obj::Upvalue(_) => f.write_str("upvalue"),
+            Obj::Class(c) => {
+                let name = c.name.get().expect("class has a name");
+                f.write_str(&name.string().text())
+            }
+            Obj::Instance(i) => {
+                let class = i.class.get().expect("instance has a class");
+                let name = class.get().class().name.get().expect("class has a name");
+                write!(f, "{} instance", name.string().text())
+            }
+            Obj::BoundMethod(b) => {
+                let method = b.method.get().expect("bound method has a method");
+                method.get().closure().function().write_name(f)
+            }
+        }
+    }
+}

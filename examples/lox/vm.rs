@@ -1,0 +1,774 @@
+//! The virtual machine: clox's `run()` loop over the byte code, with all of
+//! its state that points into the GC heap kept in the heap itself.
+//!
+//! Rooting. Everything the VM must keep across a safepoint is reachable
+//! from one root, a `VmState` object: the value stack (a `GcArray<Slot>`),
+//! the closure of every active call frame, the globals table, the list of
+//! open upvalues and the `"init"` string. The Rust side keeps only plain
+//! numbers (each frame's instruction pointer and stack base, the stack top)
+//! and the weak intern table. So at a safepoint no unrooted `Gc` is needed:
+//! `execute` returns, `run` calls `Mutator::safepoint`, and `execute` is
+//! entered again and reloads its cached pointers from the root.
+//!
+//! Safepoints are at every call (after the callee's frame is set up) and
+//! every backward jump, as the collector asks: any loop or recursion
+//! passes one, so the allocation between two safepoints is bounded by the
+//! straight-line code in between.
+//!
+//! The value stack starts small and doubles (up to clox's 64 × 256 slots)
+//! when full; frames and open upvalues refer to it by index, so moving it
+//! to a bigger array invalidates nothing.
+
+use std::io::{self, BufWriter, Stdout, Write};
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
+
+use tricolor::{Gc, GcArray, Member, Mutator, Root, Trace};
+
+use crate::chunk::op;
+use crate::compiler;
+use crate::object::{self, Class, NativeFn, Obj, CLOSED};
+use crate::strings::Interner;
+use crate::table::Table;
+use crate::value::{Slot, Value};
+
+/// clox's limits: call depth, and the stack a full set of frames can use.
+pub const FRAMES_MAX: usize = 64;
+pub const STACK_MAX: usize = FRAMES_MAX * 256;
+const INITIAL_STACK: usize = 256;
+
+/// The VM's heap-resident state, reachable from the VM's one root.
+#[derive(Trace)]
+struct VmState {
+    stack: Member<GcArray<Slot>>,
+    /// Closure of frame `i` at index `i`; entries above the frame count are
+    /// stale and harmless.
+    frames: Member<GcArray<Member<Obj>>>,
+    globals: Table,
+    /// Open upvalues, sorted by stack index, highest first.
+    open_upvalues: Member<Obj>,
+    init_string: Member<Obj>,
+}
+
+impl VmState {
+    fn stack(&self) -> &GcArray<Slot> {
+        self.stack.get().expect("the VM has a stack").get()
+    }
+
+    fn frames(&self) -> &GcArray<Member<Obj>> {
+        self.frames.get().expect("the VM has frames").get()
+    }
+}
+
+#[derive(Clone, Copy)]
+struct CallFrame {
+    /// Next instruction, saved when the frame is not running.
+    ip: usize,
+    /// Stack index of slot 0 (the callee or `this`).
+    base: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InterpretResult {
+    Ok,
+    CompileError,
+    RuntimeError,
+}
+
+/// Why `execute` returned.
+enum Exit {
+    /// At a call or backward jump: let the collector in, then continue.
+    Safepoint,
+    /// The script returned.
+    Done,
+    /// A runtime error with this message; the frames are as they were.
+    Error(String),
+}
+
+pub struct Vm {
+    state: Root<VmState>,
+    frames: Vec<CallFrame>,
+    /// Stack top: the index of the first free slot.
+    sp: usize,
+    strings: Interner,
+    /// Scratch space for string concatenation.
+    scratch: Vec<u8>,
+    out: BufWriter<Stdout>,
+    started: Instant,
+}
+
+impl Vm {
+    pub fn new(m: &Mutator) -> Vm {
+        let state = m.alloc(VmState {
+            stack: Member::null(),
+            frames: Member::null(),
+            globals: Table::default(),
+            open_upvalues: Member::null(),
+            init_string: Member::null(),
+        });
+        state
+            .stack
+            .set(m, Some(m.alloc_array(INITIAL_STACK, |_| Slot::nil())));
+        state
+            .frames
+            .set(m, Some(m.alloc_array(FRAMES_MAX, |_| Member::null())));
+        let mut strings = Interner::new();
+        state.init_string.set(m, Some(strings.intern(m, b"init")));
+        let clock = strings.intern(m, b"clock");
+        let native = object::new_native(m, NativeFn::Clock);
+        state.globals.set(m, clock, Value::Obj(native));
+        Vm {
+            state: m.root(state),
+            frames: Vec::with_capacity(FRAMES_MAX),
+            sp: 0,
+            strings,
+            scratch: Vec::new(),
+            out: BufWriter::new(io::stdout()),
+            started: Instant::now(),
+        }
+    }
+
+    /// Compile and run `source` (a file, or one REPL line; globals persist).
+    pub fn interpret(&mut self, m: &mut Mutator, source: &str) -> InterpretResult {
+        {
+            let m: &Mutator = m;
+            let Some(function) = compiler::compile(m, &mut self.strings, source) else {
+                return InterpretResult::CompileError;
+            };
+            // Root the script before the first safepoint: its closure goes
+            // in stack slot 0 and frame 0, as clox's interpret() does.
+            let closure = object::new_closure(m, function);
+            let state = self.state.get(m).get();
+            state.stack()[0].set(m, Value::Obj(closure));
+            state.frames()[0].set(m, Some(closure));
+            self.sp = 1;
+            self.frames.push(CallFrame { ip: 0, base: 0 });
+        }
+        let result = self.run(m);
+        let _ = self.out.flush();
+        result
+    }
+
+    fn run(&mut self, m: &mut Mutator) -> InterpretResult {
+        loop {
+            match self.execute(m) {
+                Exit::Safepoint => m.safepoint(),
+                Exit::Done => return InterpretResult::Ok,
+                Exit::Error(message) => {
+                    self.runtime_error(m, &message);
+                    return InterpretResult::RuntimeError;
+                }
+            }
+        }
+    }
+
+    /// Run instructions until a safepoint, the end, or an error. Pointers
+    /// into the heap are cached in locals for speed; they all die when this
+    /// returns.
+    fn execute<'m>(&mut self, m: &'m Mutator) -> Exit {
+        let state: &'m VmState = self.state.get(m).get();
+        let frame_closures: &'m GcArray<Member<Obj>> = state.frames();
+        let mut stack: &'m GcArray<Slot> = state.stack();
+        let mut sp = self.sp;
+
+        // The running frame, cached.
+        let mut ip: usize;
+        let mut base: usize;
+        let mut closure: &'m object::Closure;
+        let mut code: &'m [u8];
+        let mut consts: &'m [Slot];
+
+        macro_rules! load_frame {
+            () => {{
+                let depth = self.frames.len() - 1;
+                let frame = self.frames[depth];
+                ip = frame.ip;
+                base = frame.base;
+                closure = frame_closures[depth]
+                    .get()
+                    .expect("an active frame has a closure")
+                    .get()
+                    .closure();
+                let function = closure.function();
+                code = function.code();
+                consts = &function
+                    .constants
+                    .get()
+                    .expect("a function has constants")
+                    .get()[..];
+            }};
+        }
+        macro_rules! save_frame {
+            () => {{
+                self.frames.last_mut().expect("a frame is running").ip = ip;
+                self.sp = sp;
+            }};
+        }
+        macro_rules! throw {
+            ($message:expr) => {{
+                save_frame!();
+                return Exit::Error($message.into());
+            }};
+        }
+        macro_rules! read_byte {
+            () => {{
+                let b = code[ip];
+                ip += 1;
+                b
+            }};
+        }
+        macro_rules! read_short {
+            () => {{
+                let s = u16::from_be_bytes([code[ip], code[ip + 1]]) as usize;
+                ip += 2;
+                s
+            }};
+        }
+        macro_rules! read_constant {
+            () => {
+                consts[read_byte!() as usize].get()
+            };
+        }
+        macro_rules! read_string {
+            () => {
+                read_constant!()
+                    .as_obj()
+                    .expect("a name constant is a string")
+            };
+        }
+        macro_rules! peek {
+            ($distance:expr) => {
+                stack[sp - 1 - $distance].get()
+            };
+        }
+        macro_rules! push {
+            ($value:expr) => {{
+                let value = $value;
+                if sp == stack.len() {
+                    match grow_stack(m, state, stack, sp) {
+                        Some(s) => stack = s,
+                        None => throw!("Stack overflow."),
+                    }
+                }
+                stack[sp].set(m, value);
+                sp += 1;
+            }};
+        }
+        /// Replace the two operands on top with the result.
+        macro_rules! binary {
+            ($result:path, $op:tt) => {{
+                match (peek!(1), peek!(0)) {
+                    (Value::Number(a), Value::Number(b)) => {
+                        sp -= 1;
+                        stack[sp - 1].set(m, $result(a $op b));
+                    }
+                    _ => throw!("Operands must be numbers."),
+                }
+            }};
+        }
+
+        load_frame!();
+        loop {
+            match read_byte!() {
+                op::CONSTANT => {
+                    let value = read_constant!();
+                    push!(value);
+                }
+                op::NIL => push!(Value::Nil),
+                op::TRUE => push!(Value::Bool(true)),
+                op::FALSE => push!(Value::Bool(false)),
+                op::POP => sp -= 1,
+                op::GET_LOCAL => {
+                    let slot = read_byte!() as usize;
+                    let value = stack[base + slot].get();
+                    push!(value);
+                }
+                op::SET_LOCAL => {
+                    let slot = read_byte!() as usize;
+                    stack[base + slot].set(m, peek!(0));
+                }
+                op::GET_GLOBAL => {
+                    let name = read_string!();
+                    match state.globals.get(name) {
+                        Some(value) => push!(value),
+                        None => throw!(undefined_variable(name)),
+                    }
+                }
+                op::DEFINE_GLOBAL => {
+                    let name = read_string!();
+                    state.globals.set(m, name, peek!(0));
+                    sp -= 1;
+                }
+                op::SET_GLOBAL => {
+                    let name = read_string!();
+                    if !state.globals.set_existing(m, name, peek!(0)) {
+                        throw!(undefined_variable(name));
+                    }
+                }
+                op::GET_UPVALUE => {
+                    let upvalue = closure.upvalue(read_byte!() as usize);
+                    let value = match upvalue.location.load(Relaxed) {
+                        CLOSED => upvalue.closed.get(),
+                        location => stack[location].get(),
+                    };
+                    push!(value);
+                }
+                op::SET_UPVALUE => {
+                    let upvalue = closure.upvalue(read_byte!() as usize);
+                    match upvalue.location.load(Relaxed) {
+                        CLOSED => upvalue.closed.set(m, peek!(0)),
+                        location => stack[location].set(m, peek!(0)),
+                    }
+                }
+                op::GET_PROPERTY => {
+                    let name = read_string!();
+                    let receiver = peek!(0);
+                    let Some(instance) = receiver.obj_ref().and_then(Obj::as_instance) else {
+                        throw!("Only instances have properties.");
+                    };
+                    if let Some(value) = instance.fields.get(name) {
+                        stack[sp - 1].set(m, value);
+                    } else {
+                        let class = instance
+                            .class
+                            .get()
+                            .expect("an instance has a class")
+                            .get()
+                            .class();
+                        match bind_method(m, class, name, receiver) {
+                            Some(bound) => stack[sp - 1].set(m, Value::Obj(bound)),
+                            None => throw!(undefined_property(name)),
+                        }
+                    }
+                }
+                op::SET_PROPERTY => {
+                    let name = read_string!();
+                    let Some(instance) = peek!(1).obj_ref().and_then(Obj::as_instance) else {
+                        throw!("Only instances have fields.");
+                    };
+                    let value = peek!(0);
+                    instance.fields.set(m, name, value);
+                    sp -= 1;
+                    stack[sp - 1].set(m, value);
+                }
+                op::GET_SUPER => {
+                    let name = read_string!();
+                    sp -= 1;
+                    let superclass = superclass_at(stack, sp);
+                    match bind_method(m, superclass, name, peek!(0)) {
+                        Some(bound) => stack[sp - 1].set(m, Value::Obj(bound)),
+                        None => throw!(undefined_property(name)),
+                    }
+                }
+                op::EQUAL => {
+                    let equal = peek!(1).equals(peek!(0));
+                    sp -= 1;
+                    stack[sp - 1].set(m, Value::Bool(equal));
+                }
+                op::GREATER => binary!(Value::Bool, >),
+                op::LESS => binary!(Value::Bool, <),
+                op::ADD => match (peek!(1), peek!(0)) {
+                    (Value::Number(a), Value::Number(b)) => {
+                        sp -= 1;
+                        stack[sp - 1].set(m, Value::Number(a + b));
+                    }
+                    (Value::Obj(a), Value::Obj(b)) => {
+                        let (Some(a), Some(b)) = (a.get().as_string(), b.get().as_string()) else {
+                            throw!("Operands must be two numbers or two strings.");
+                        };
+                        // Built in a reused buffer: the string object copies
+                        // the bytes into the heap if they are new.
+                        self.scratch.clear();
+                        self.scratch.extend_from_slice(a.bytes());
+                        self.scratch.extend_from_slice(b.bytes());
+                        let result = self.strings.intern(m, &self.scratch);
+                        sp -= 1;
+                        stack[sp - 1].set(m, Value::Obj(result));
+                    }
+                    _ => throw!("Operands must be two numbers or two strings."),
+                },
+                op::SUBTRACT => binary!(Value::Number, -),
+                op::MULTIPLY => binary!(Value::Number, *),
+                op::DIVIDE => binary!(Value::Number, /),
+                op::NOT => {
+                    let falsey = peek!(0).is_falsey();
+                    stack[sp - 1].set(m, Value::Bool(falsey));
+                }
+                op::NEGATE => match peek!(0) {
+                    Value::Number(n) => stack[sp - 1].set(m, Value::Number(-n)),
+                    _ => throw!("Operand must be a number."),
+                },
+                op::PRINT => {
+                    sp -= 1;
+                    let value = stack[sp].get();
+                    // As clox, output errors (a closed pipe) are ignored.
+                    let _ = match value.obj_ref().and_then(Obj::as_string) {
+                        Some(s) => self
+                            .out
+                            .write_all(s.bytes())
+                            .and_then(|_| self.out.write_all(b"\n")),
+                        None => writeln!(self.out, "{value}"),
+                    };
+                }
+                op::JUMP => {
+                    let offset = read_short!();
+                    ip += offset;
+                }
+                op::JUMP_IF_FALSE => {
+                    let offset = read_short!();
+                    if peek!(0).is_falsey() {
+                        ip += offset;
+                    }
+                }
+                op::LOOP => {
+                    let offset = read_short!();
+                    ip -= offset;
+                    save_frame!();
+                    return Exit::Safepoint;
+                }
+                op::CALL => {
+                    let argc = read_byte!() as usize;
+                    save_frame!();
+                    let callee = peek!(argc);
+                    let called = self.call_value(m, state, stack, sp, callee, argc);
+                    return self.finish_call(called);
+                }
+                op::INVOKE => {
+                    let name = read_string!();
+                    let argc = read_byte!() as usize;
+                    save_frame!();
+                    let called = self.invoke(m, state, stack, sp, name, argc);
+                    return self.finish_call(called);
+                }
+                op::SUPER_INVOKE => {
+                    let name = read_string!();
+                    let argc = read_byte!() as usize;
+                    sp -= 1;
+                    let superclass = superclass_at(stack, sp);
+                    save_frame!();
+                    let called = self.invoke_from_class(m, state, superclass, name, argc, sp);
+                    return self.finish_call(called);
+                }
+                op::CLOSURE => {
+                    let function = read_constant!()
+                        .as_obj()
+                        .expect("a closure's constant is a function");
+                    let new = object::new_closure(m, function);
+                    push!(Value::Obj(new));
+                    let count = function.function().upvalue_count;
+                    if count > 0 {
+                        let upvalues = new
+                            .get()
+                            .closure()
+                            .upvalues
+                            .get()
+                            .expect("new_closure made the array")
+                            .get();
+                        for upvalue in upvalues.iter() {
+                            let is_local = read_byte!() != 0;
+                            let index = read_byte!() as usize;
+                            let captured = if is_local {
+                                capture_upvalue(m, state, base + index)
+                            } else {
+                                closure.upvalues.get().expect("enclosing upvalues").get()[index]
+                                    .get()
+                                    .expect("upvalue is set")
+                            };
+                            upvalue.set(m, Some(captured));
+                        }
+                    }
+                }
+                op::CLOSE_UPVALUE => {
+                    close_upvalues(m, state, stack, sp - 1);
+                    sp -= 1;
+                }
+                op::RETURN => {
+                    let result = peek!(0);
+                    close_upvalues(m, state, stack, base);
+                    self.frames.pop();
+                    if self.frames.is_empty() {
+                        self.sp = 0;
+                        return Exit::Done;
+                    }
+                    // The caller's slots are below `base`, so no growth.
+                    sp = base;
+                    stack[sp].set(m, result);
+                    sp += 1;
+                    load_frame!();
+                }
+                op::CLASS => {
+                    let name = read_string!();
+                    push!(Value::Obj(object::new_class(m, name)));
+                }
+                op::INHERIT => {
+                    let Some(superclass) = peek!(1).obj_ref().and_then(Obj::as_class) else {
+                        throw!("Superclass must be a class.");
+                    };
+                    let subclass = peek!(0).obj_ref().expect("OP_INHERIT on a class").class();
+                    // Copy-down inheritance: methods defined later in the
+                    // subclass overwrite the copies.
+                    subclass.methods.add_all(m, &superclass.methods);
+                    sp -= 1;
+                }
+                op::METHOD => {
+                    let name = read_string!();
+                    let class = peek!(1).obj_ref().expect("OP_METHOD on a class").class();
+                    class.methods.set(m, name, peek!(0));
+                    sp -= 1;
+                }
+                other => unreachable!("invalid opcode {other}"),
+            }
+        }
+    }
+
+    /// After a call instruction: a call that succeeded is a safepoint (the
+    /// callee's frame, if any, is set up and rooted); a failed one is a
+    /// runtime error reported from the caller's frame.
+    fn finish_call(&mut self, called: Result<usize, String>) -> Exit {
+        match called {
+            Ok(sp) => {
+                self.sp = sp;
+                Exit::Safepoint
+            }
+            Err(message) => Exit::Error(message),
+        }
+    }
+
+    /// Call `callee` with the `argc` arguments on top of the stack (clox's
+    /// `callValue`); returns the new stack top.
+    fn call_value<'m>(
+        &mut self,
+        m: &'m Mutator,
+        state: &'m VmState,
+        stack: &'m GcArray<Slot>,
+        sp: usize,
+        callee: Value<'m>,
+        argc: usize,
+    ) -> Result<usize, String> {
+        if let Value::Obj(obj) = callee {
+            match obj.get() {
+                Obj::Closure(_) => return self.call(m, state, obj, argc, sp),
+                Obj::BoundMethod(bound) => {
+                    stack[sp - 1 - argc].set(m, bound.receiver.get());
+                    let method = bound.method.get().expect("a bound method has a method");
+                    return self.call(m, state, method, argc, sp);
+                }
+                Obj::Class(class) => {
+                    // The new instance replaces the class as slot 0 (`this`).
+                    let instance = object::new_instance(m, obj);
+                    stack[sp - 1 - argc].set(m, Value::Obj(instance));
+                    let init = state.init_string.get().expect("the VM has \"init\"");
+                    return match class.methods.get(init) {
+                        Some(initializer) => {
+                            let initializer = initializer.as_obj().expect("methods are closures");
+                            self.call(m, state, initializer, argc, sp)
+                        }
+                        None if argc != 0 => Err(format!("Expected 0 arguments but got {argc}.")),
+                        None => Ok(sp - argc),
+                    };
+                }
+                Obj::Native(native) => {
+                    let result = self.call_native(native.function);
+                    let sp = sp - argc - 1;
+                    stack[sp].set(m, result);
+                    return Ok(sp + 1);
+                }
+                _ => {}
+            }
+        }
+        Err("Can only call functions and classes.".to_string())
+    }
+
+    /// Push a frame for `closure` (clox's `call`).
+    fn call<'m>(
+        &mut self,
+        m: &'m Mutator,
+        state: &'m VmState,
+        closure: Gc<'m, Obj>,
+        argc: usize,
+        sp: usize,
+    ) -> Result<usize, String> {
+        let arity = closure.get().closure().function().arity;
+        if argc != arity {
+            return Err(format!("Expected {arity} arguments but got {argc}."));
+        }
+        if self.frames.len() == FRAMES_MAX {
+            return Err("Stack overflow.".to_string());
+        }
+        state.frames()[self.frames.len()].set(m, Some(closure));
+        self.frames.push(CallFrame {
+            ip: 0,
+            base: sp - argc - 1,
+        });
+        Ok(sp)
+    }
+
+    /// `receiver.name(args)` without making a bound method (clox's `invoke`).
+    fn invoke<'m>(
+        &mut self,
+        m: &'m Mutator,
+        state: &'m VmState,
+        stack: &'m GcArray<Slot>,
+        sp: usize,
+        name: Gc<'m, Obj>,
+        argc: usize,
+    ) -> Result<usize, String> {
+        let receiver = stack[sp - 1 - argc].get();
+        let Some(instance) = receiver.obj_ref().and_then(Obj::as_instance) else {
+            return Err("Only instances have methods.".to_string());
+        };
+        // A field holding a callable shadows a method of the same name.
+        if let Some(field) = instance.fields.get(name) {
+            stack[sp - 1 - argc].set(m, field);
+            return self.call_value(m, state, stack, sp, field, argc);
+        }
+        let class = instance
+            .class
+            .get()
+            .expect("an instance has a class")
+            .get()
+            .class();
+        self.invoke_from_class(m, state, class, name, argc, sp)
+    }
+
+    fn invoke_from_class<'m>(
+        &mut self,
+        m: &'m Mutator,
+        state: &'m VmState,
+        class: &'m Class,
+        name: Gc<'m, Obj>,
+        argc: usize,
+        sp: usize,
+    ) -> Result<usize, String> {
+        match class.methods.get(name) {
+            Some(method) => {
+                let method = method.as_obj().expect("methods are closures");
+                self.call(m, state, method, argc, sp)
+            }
+            None => Err(undefined_property(name)),
+        }
+    }
+
+    fn call_native(&self, function: NativeFn) -> Value<'static> {
+        match function {
+            // clox's clock() is processor time; seconds since the VM started
+            // serve the same purpose (timing a benchmark) portably.
+            NativeFn::Clock => Value::Number(self.started.elapsed().as_secs_f64()),
+        }
+    }
+
+    /// Report a runtime error with clox's stack trace, then reset the stack.
+    fn runtime_error(&mut self, m: &Mutator, message: &str) {
+        let _ = self.out.flush();
+        let state = self.state.get(m).get();
+        let mut report = format!("{message}\n");
+        for (depth, frame) in self.frames.iter().enumerate().rev() {
+            let function = state.frames()[depth]
+                .get()
+                .expect("an active frame has a closure")
+                .get()
+                .closure()
+                .function();
+            // `ip` is past the failing instruction (and its operands).
+            let line = function.line(frame.ip.saturating_sub(1));
+            match function.name.get() {
+                None => report.push_str(&format!("[line {line}] in script\n")),
+                Some(name) => {
+                    report.push_str(&format!("[line {line}] in {}()\n", name.string().text()))
+                }
+            }
+        }
+        eprint!("{report}");
+        self.sp = 0;
+        self.frames.clear();
+        state.open_upvalues.set(m, None);
+    }
+}
+
+fn undefined_variable(name: Gc<'_, Obj>) -> String {
+    format!("Undefined variable '{}'.", name.string().text())
+}
+
+fn undefined_property(name: Gc<'_, Obj>) -> String {
+    format!("Undefined property '{}'.", name.string().text())
+}
+
+/// The class the compiler left at `stack[sp]` for `super` accesses.
+fn superclass_at(stack: &GcArray<Slot>, sp: usize) -> &Class {
+    stack[sp]
+        .get()
+        .obj_ref()
+        .expect("'super' is a class")
+        .class()
+}
+
+/// A bound method for `class.name` on `receiver`, or `None` if the class
+/// has no such method.
+fn bind_method<'m>(
+    m: &'m Mutator,
+    class: &'m Class,
+    name: Gc<'_, Obj>,
+    receiver: Value<'m>,
+) -> Option<Gc<'m, Obj>> {
+    let method = class.methods.get(name)?.as_obj()?;
+    Some(object::new_bound_method(m, receiver, method))
+}
+
+/// The open upvalue for stack slot `local`, creating it if needed.
+fn capture_upvalue<'m>(m: &'m Mutator, state: &'m VmState, local: usize) -> Gc<'m, Obj> {
+    let mut prev: Option<&'m object::Upvalue> = None;
+    let mut cur = state.open_upvalues.get();
+    while let Some(u) = cur {
+        let upvalue = u.get().upvalue();
+        let location = upvalue.location.load(Relaxed);
+        if location == local {
+            return u;
+        }
+        if location < local {
+            break;
+        }
+        prev = Some(upvalue);
+        cur = upvalue.next.get();
+    }
+    let created = object::new_upvalue(m, local);
+    created.get().upvalue().next.set(m, cur);
+    match prev {
+        None => state.open_upvalues.set(m, Some(created)),
+        Some(p) => p.next.set(m, Some(created)),
+    }
+    created
+}
+
+/// Close every open upvalue at stack index `last` or above: move the value
+/// into the upvalue, which then no longer refers to the stack.
+fn close_upvalues(m: &Mutator, state: &VmState, stack: &GcArray<Slot>, last: usize) {
+    while let Some(u) = state.open_upvalues.get() {
+        let upvalue = u.get().upvalue();
+        let location = upvalue.location.load(Relaxed);
+        if location < last {
+            break;
+        }
+        upvalue.closed.set(m, stack[location].get());
+        upvalue.location.store(CLOSED, Relaxed);
+        state.open_upvalues.set(m, upvalue.next.get());
+        upvalue.next.set(m, None);
+    }
+}
+
+/// Move the stack to an array twice as large; `None` at clox's limit.
+fn grow_stack<'m>(
+    m: &'m Mutator,
+    state: &'m VmState,
+    old: &GcArray<Slot>,
+    sp: usize,
+) -> Option<&'m GcArray<Slot>> {
+    if old.len() >= STACK_MAX {
+        return None;
+    }
+    let new = m.alloc_array((old.len() * 2).min(STACK_MAX), |_| Slot::nil());
+    for (dst, src) in new.iter().zip(&old[..sp]) {
+        dst.set(m, src.get());
+    }
+    state.stack.set(m, Some(new));
+    Some(new.get())
+}
