@@ -143,6 +143,12 @@ impl AllocHeap {
         }))
     }
 
+    /// The heap's address range as (first byte, length): every object lies
+    /// in it, and it never changes.
+    pub fn range(&self) -> (usize, usize) {
+        (self.region.base(), self.region.len())
+    }
+
     /// Whether `addr` lies in this heap's address range.
     #[inline]
     pub fn contains(&self, addr: usize) -> bool {

@@ -194,7 +194,7 @@ impl<T: Trace + 'static> Member<T> {
     /// # Panics
     /// If this `Member` is not inside an object of `m`'s heap, or `value`
     /// belongs to another heap.
-    #[inline]
+    #[inline(always)]
     pub fn set(&self, m: &Mutator, value: Option<Gc<'_, T>>) {
         let new = value.map_or(0, Gc::base);
         m.check_store(self as *const Self as usize, new);

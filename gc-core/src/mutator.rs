@@ -92,6 +92,9 @@ pub struct Mutator {
     shared: Arc<MutatorShared>,
     cache: RefCell<Option<CacheGuard>>,
     marking: Cell<bool>,
+    /// The heap's address range, copied here so that the checks on every
+    /// pointer store are two compares against registers.
+    heap_range: (usize, usize),
     /// Objects the write barrier must shade, batched (Go's wbBuf). Flushed
     /// when full and whenever the mutator stops running, so mark
     /// termination, which stops every mutator, sees all of them.
@@ -130,6 +133,7 @@ impl Mutator {
             // Read after `enter_running`: the flag cannot change until this
             // mutator stops running again.
             marking: Cell::new(inner.marking()),
+            heap_range: inner.alloc.range(),
             barrier_buf: RefCell::new(Vec::with_capacity(BARRIER_BUF)),
             _not_send: PhantomData,
         }
@@ -191,7 +195,12 @@ impl Mutator {
         let size = GcArray::<T>::value_size(len)
             .and_then(|v| v.checked_add(ObjectType::<GcArray<T>>::OFFSET))
             .unwrap_or(usize::MAX);
-        let slot = match self.alloc_bytes::<GcArray<T>>(size) {
+        // Only elements with destructors make the sweeper call the array's.
+        let flags = AllocFlags {
+            needs_drop: std::mem::needs_drop::<T>(),
+            black: self.marking.get(),
+        };
+        let slot = match self.with_cache(|c| c.alloc_size(size, !T::NEEDS_TRACE, flags)) {
             Ok(s) => s,
             Err(e) => panic!("tricolor: cannot allocate an array of {len} elements: {e}"),
         };
@@ -317,19 +326,21 @@ impl Mutator {
     /// Refuse stores that would break the heap's invariants: a pointer slot
     /// outside the GC heap (`slot` 0 means a root, always fine) or a target
     /// from another heap.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn check_store(&self, slot: usize, target: usize) {
-        let alloc = &self.heap.inner().alloc;
-        if slot != 0 && !alloc.contains(slot) {
+        let (base, len) = self.heap_range;
+        if slot != 0 && slot.wrapping_sub(base) >= len {
             bad_slot();
         }
-        if target != 0 && !alloc.contains(target) {
+        if target != 0 && target.wrapping_sub(base) >= len {
             foreign_target();
         }
     }
 
-    /// The hybrid write barrier: shade the old and the new target.
-    #[inline]
+    /// The hybrid write barrier: shade the old and the new target. Out of
+    /// line: stores run it only while marking.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn write_barrier(&self, old: usize, new: usize) {
         self.shade(old);
         self.shade(new);

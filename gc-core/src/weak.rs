@@ -55,6 +55,16 @@ impl<T: Trace + 'static> Weak<T> {
         }
     }
 
+    /// Whether the target has been collected. Unlike `upgrade`, this never
+    /// shades the target, so pruning a table of weak references during a
+    /// mark does not keep dead entries alive for another cycle. (`false`
+    /// does not mean the target is reachable, only that it was not found
+    /// dead yet.)
+    pub fn is_cleared(&self) -> bool {
+        // SAFETY: the slot lives in our heap's weak table, kept alive by `heap`.
+        unsafe { slot_ref(self.slot) }.load(Ordering::Acquire) == 0
+    }
+
     /// The target, if it has not been collected.
     ///
     /// # Panics
