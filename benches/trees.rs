@@ -29,6 +29,10 @@
 //! be told when it may run, it is told after every tree: `Mutator::safepoint`
 //! for tricolor, `Arena::collect_debt` for gc-arena. `gc` collects inside
 //! allocation and `dumpster` frees on drop, so they need no such call.
+//!
+//! The tricolor trees are the examples' own (examples/shared/trees.rs), and
+//! the `Box`, `Rc`, `gc` and `dumpster` modules share one piece of code,
+//! `ptr_imp!`, over their pointer and cell types.
 
 use std::time::Duration;
 
@@ -131,37 +135,163 @@ fn gcbench<G: GcBench>() -> u64 {
 }
 
 // ---------------------------------------------------------------------------
+// Box, Rc, gc and dumpster: one piece of code over four pointer types
+// ---------------------------------------------------------------------------
+
+/// The code of the implementation modules for a pointer `$ptr<T>` made by
+/// `$ptr::new(value)` that dereferences to `T`: `Box`, `Rc`, and the `Gc`s
+/// of rust-gc and dumpster.
+///
+/// `ptr_imp! { ptr: P, cell: C; struct Node .. struct GNode .. }` is a whole
+/// module for a shared pointer `P`, whose top-down stores go through `C`, a
+/// `RefCell`-like cell (`borrow`, `borrow_mut`); the module imports `P` and
+/// `C`. It passes in its `Node` and `GNode`, which carry the collector's own
+/// derives and field attributes. (They have to be written at the call site
+/// anyway: dumpster's derive gives the code it generates the spans of the
+/// fields, and with fields written in this macro its `self` would resolve
+/// here, where there is none.)
+///
+/// `@bottom_up P` (binary-trees' construction and count) and `@imp P` (the
+/// `Imp` that keeps the long-lived data, and the two workload traits) are
+/// the parts `Box` uses as well, next to its own top-down construction
+/// through `&mut`.
+macro_rules! ptr_imp {
+    (ptr: $ptr:ident, cell: $cell:ident; $($types:item)*) => {
+        $($types)*
+
+        ptr_imp!(@bottom_up $ptr);
+
+        fn new_gnode(l: Option<$ptr<GNode>>, r: Option<$ptr<GNode>>) -> $ptr<GNode> {
+            $ptr::new(GNode {
+                left: $cell::new(l),
+                right: $cell::new(r),
+                _i: 0,
+                _j: 0,
+            })
+        }
+
+        fn populate(depth: u32, n: &GNode) {
+            if depth == 0 {
+                return;
+            }
+            *n.left.borrow_mut() = Some(new_gnode(None, None));
+            *n.right.borrow_mut() = Some(new_gnode(None, None));
+            populate(depth - 1, n.left.borrow().as_ref().unwrap());
+            populate(depth - 1, n.right.borrow().as_ref().unwrap());
+        }
+
+        fn top_down(depth: u32) -> $ptr<GNode> {
+            let t = new_gnode(None, None);
+            populate(depth, &t);
+            t
+        }
+
+        fn make_tree(depth: u32) -> $ptr<GNode> {
+            if depth == 0 {
+                return new_gnode(None, None);
+            }
+            let l = make_tree(depth - 1);
+            let r = make_tree(depth - 1);
+            new_gnode(Some(l), Some(r))
+        }
+
+        fn gcheck(n: &GNode) -> u64 {
+            match (&*n.left.borrow(), &*n.right.borrow()) {
+                (Some(l), Some(r)) => 1 + gcheck(l) + gcheck(r),
+                _ => 1,
+            }
+        }
+
+        ptr_imp!(@imp $ptr);
+    };
+
+    (@bottom_up $ptr:ident) => {
+        fn bottom_up(depth: u32) -> $ptr<Node> {
+            if depth == 0 {
+                return $ptr::new(Node {
+                    left: None,
+                    right: None,
+                });
+            }
+            let l = bottom_up(depth - 1);
+            let r = bottom_up(depth - 1);
+            $ptr::new(Node {
+                left: Some(l),
+                right: Some(r),
+            })
+        }
+
+        fn check(n: &Node) -> u64 {
+            match (&n.left, &n.right) {
+                (Some(l), Some(r)) => 1 + check(l) + check(r),
+                _ => 1,
+            }
+        }
+    };
+
+    (@imp $ptr:ident) => {
+        use super::{BinaryTrees, GcBench};
+
+        #[derive(Default)]
+        pub struct Imp {
+            long_lived: Option<$ptr<Node>>,
+            g_long_lived: Option<$ptr<GNode>>,
+            array: Option<$ptr<Vec<f64>>>,
+        }
+
+        impl BinaryTrees for Imp {
+            fn temp_tree(&mut self, depth: u32) -> u64 {
+                check(&bottom_up(depth))
+            }
+            fn make_long_lived(&mut self, depth: u32) {
+                self.long_lived = Some(bottom_up(depth));
+            }
+            fn check_long_lived(&mut self) -> u64 {
+                check(self.long_lived.as_ref().unwrap())
+            }
+        }
+
+        impl GcBench for Imp {
+            fn top_down(&mut self, depth: u32, want_check: bool) -> u64 {
+                let t = top_down(depth);
+                if want_check {
+                    gcheck(&t)
+                } else {
+                    0
+                }
+            }
+            fn bottom_up(&mut self, depth: u32, want_check: bool) -> u64 {
+                let t = make_tree(depth);
+                if want_check {
+                    gcheck(&t)
+                } else {
+                    0
+                }
+            }
+            fn make_long_lived(&mut self, depth: u32) {
+                self.g_long_lived = Some(top_down(depth));
+            }
+            fn keep_array(&mut self, values: Vec<f64>) {
+                self.array = Some($ptr::new(values));
+            }
+            fn check_long_lived(&mut self) -> u64 {
+                gcheck(self.g_long_lived.as_ref().unwrap())
+            }
+            fn array_1000(&mut self) -> f64 {
+                self.array.as_ref().unwrap()[1000]
+            }
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------
 // Box: ownership, freed on drop
 // ---------------------------------------------------------------------------
 
 mod boxed {
-    use super::{BinaryTrees, GcBench};
-
     struct Node {
         left: Option<Box<Node>>,
         right: Option<Box<Node>>,
-    }
-
-    fn bottom_up(depth: u32) -> Box<Node> {
-        if depth == 0 {
-            return Box::new(Node {
-                left: None,
-                right: None,
-            });
-        }
-        let l = bottom_up(depth - 1);
-        let r = bottom_up(depth - 1);
-        Box::new(Node {
-            left: Some(l),
-            right: Some(r),
-        })
-    }
-
-    fn check(n: &Node) -> u64 {
-        match (&n.left, &n.right) {
-            (Some(l), Some(r)) => 1 + check(l) + check(r),
-            _ => 1,
-        }
     }
 
     #[derive(Default)]
@@ -209,55 +339,9 @@ mod boxed {
         }
     }
 
-    #[derive(Default)]
-    pub struct Imp {
-        long_lived: Option<Box<Node>>,
-        g_long_lived: Option<Box<GNode>>,
-        array: Vec<f64>,
-    }
-
-    impl BinaryTrees for Imp {
-        fn temp_tree(&mut self, depth: u32) -> u64 {
-            check(&bottom_up(depth))
-        }
-        fn make_long_lived(&mut self, depth: u32) {
-            self.long_lived = Some(bottom_up(depth));
-        }
-        fn check_long_lived(&mut self) -> u64 {
-            check(self.long_lived.as_ref().unwrap())
-        }
-    }
-
-    impl GcBench for Imp {
-        fn top_down(&mut self, depth: u32, want_check: bool) -> u64 {
-            let t = top_down(depth);
-            if want_check {
-                gcheck(&t)
-            } else {
-                0
-            }
-        }
-        fn bottom_up(&mut self, depth: u32, want_check: bool) -> u64 {
-            let t = make_tree(depth);
-            if want_check {
-                gcheck(&t)
-            } else {
-                0
-            }
-        }
-        fn make_long_lived(&mut self, depth: u32) {
-            self.g_long_lived = Some(top_down(depth));
-        }
-        fn keep_array(&mut self, values: Vec<f64>) {
-            self.array = values;
-        }
-        fn check_long_lived(&mut self) -> u64 {
-            gcheck(self.g_long_lived.as_ref().unwrap())
-        }
-        fn array_1000(&mut self) -> f64 {
-            self.array[1000]
-        }
-    }
+    // Bottom-up trees and `Imp` as for the shared pointers.
+    ptr_imp!(@bottom_up Box);
+    ptr_imp!(@imp Box);
 }
 
 // ---------------------------------------------------------------------------
@@ -268,127 +352,19 @@ mod refcounted {
     use std::cell::RefCell;
     use std::rc::Rc;
 
-    use super::{BinaryTrees, GcBench};
+    ptr_imp! {
+        ptr: Rc, cell: RefCell;
 
-    struct Node {
-        left: Option<Rc<Node>>,
-        right: Option<Rc<Node>>,
-    }
+        struct Node {
+            left: Option<Rc<Node>>,
+            right: Option<Rc<Node>>,
+        }
 
-    fn bottom_up(depth: u32) -> Rc<Node> {
-        if depth == 0 {
-            return Rc::new(Node {
-                left: None,
-                right: None,
-            });
-        }
-        let l = bottom_up(depth - 1);
-        let r = bottom_up(depth - 1);
-        Rc::new(Node {
-            left: Some(l),
-            right: Some(r),
-        })
-    }
-
-    fn check(n: &Node) -> u64 {
-        match (&n.left, &n.right) {
-            (Some(l), Some(r)) => 1 + check(l) + check(r),
-            _ => 1,
-        }
-    }
-
-    #[derive(Default)]
-    struct GNode {
-        left: RefCell<Option<Rc<GNode>>>,
-        right: RefCell<Option<Rc<GNode>>>,
-        _i: i32,
-        _j: i32,
-    }
-
-    fn populate(depth: u32, n: &GNode) {
-        if depth == 0 {
-            return;
-        }
-        *n.left.borrow_mut() = Some(Rc::default());
-        *n.right.borrow_mut() = Some(Rc::default());
-        populate(depth - 1, n.left.borrow().as_ref().unwrap());
-        populate(depth - 1, n.right.borrow().as_ref().unwrap());
-    }
-
-    fn top_down(depth: u32) -> Rc<GNode> {
-        let t = Rc::default();
-        populate(depth, &t);
-        t
-    }
-
-    fn make_tree(depth: u32) -> Rc<GNode> {
-        if depth == 0 {
-            return Rc::default();
-        }
-        let l = make_tree(depth - 1);
-        let r = make_tree(depth - 1);
-        Rc::new(GNode {
-            left: RefCell::new(Some(l)),
-            right: RefCell::new(Some(r)),
-            _i: 0,
-            _j: 0,
-        })
-    }
-
-    fn gcheck(n: &GNode) -> u64 {
-        match (&*n.left.borrow(), &*n.right.borrow()) {
-            (Some(l), Some(r)) => 1 + gcheck(l) + gcheck(r),
-            _ => 1,
-        }
-    }
-
-    #[derive(Default)]
-    pub struct Imp {
-        long_lived: Option<Rc<Node>>,
-        g_long_lived: Option<Rc<GNode>>,
-        array: Option<Rc<Vec<f64>>>,
-    }
-
-    impl BinaryTrees for Imp {
-        fn temp_tree(&mut self, depth: u32) -> u64 {
-            check(&bottom_up(depth))
-        }
-        fn make_long_lived(&mut self, depth: u32) {
-            self.long_lived = Some(bottom_up(depth));
-        }
-        fn check_long_lived(&mut self) -> u64 {
-            check(self.long_lived.as_ref().unwrap())
-        }
-    }
-
-    impl GcBench for Imp {
-        fn top_down(&mut self, depth: u32, want_check: bool) -> u64 {
-            let t = top_down(depth);
-            if want_check {
-                gcheck(&t)
-            } else {
-                0
-            }
-        }
-        fn bottom_up(&mut self, depth: u32, want_check: bool) -> u64 {
-            let t = make_tree(depth);
-            if want_check {
-                gcheck(&t)
-            } else {
-                0
-            }
-        }
-        fn make_long_lived(&mut self, depth: u32) {
-            self.g_long_lived = Some(top_down(depth));
-        }
-        fn keep_array(&mut self, values: Vec<f64>) {
-            self.array = Some(Rc::new(values));
-        }
-        fn check_long_lived(&mut self) -> u64 {
-            gcheck(self.g_long_lived.as_ref().unwrap())
-        }
-        fn array_1000(&mut self) -> f64 {
-            self.array.as_ref().unwrap()[1000]
+        struct GNode {
+            left: RefCell<Option<Rc<GNode>>>,
+            right: RefCell<Option<Rc<GNode>>>,
+            _i: i32,
+            _j: i32,
         }
     }
 }
@@ -402,134 +378,23 @@ mod refcounted {
 mod rust_gc {
     use gc::{Finalize, Gc, GcCell, Trace};
 
-    use super::{BinaryTrees, GcBench};
+    ptr_imp! {
+        ptr: Gc, cell: GcCell;
 
-    #[derive(Trace, Finalize)]
-    struct Node {
-        left: Option<Gc<Node>>,
-        right: Option<Gc<Node>>,
-    }
+        #[derive(Trace, Finalize)]
+        struct Node {
+            left: Option<Gc<Node>>,
+            right: Option<Gc<Node>>,
+        }
 
-    fn bottom_up(depth: u32) -> Gc<Node> {
-        if depth == 0 {
-            return Gc::new(Node {
-                left: None,
-                right: None,
-            });
-        }
-        let l = bottom_up(depth - 1);
-        let r = bottom_up(depth - 1);
-        Gc::new(Node {
-            left: Some(l),
-            right: Some(r),
-        })
-    }
-
-    fn check(n: &Node) -> u64 {
-        match (&n.left, &n.right) {
-            (Some(l), Some(r)) => 1 + check(l) + check(r),
-            _ => 1,
-        }
-    }
-
-    #[derive(Trace, Finalize)]
-    struct GNode {
-        left: GcCell<Option<Gc<GNode>>>,
-        right: GcCell<Option<Gc<GNode>>>,
-        #[unsafe_ignore_trace]
-        _i: i32,
-        #[unsafe_ignore_trace]
-        _j: i32,
-    }
-
-    fn new_gnode(l: Option<Gc<GNode>>, r: Option<Gc<GNode>>) -> Gc<GNode> {
-        Gc::new(GNode {
-            left: GcCell::new(l),
-            right: GcCell::new(r),
-            _i: 0,
-            _j: 0,
-        })
-    }
-
-    fn populate(depth: u32, n: &GNode) {
-        if depth == 0 {
-            return;
-        }
-        *n.left.borrow_mut() = Some(new_gnode(None, None));
-        *n.right.borrow_mut() = Some(new_gnode(None, None));
-        populate(depth - 1, n.left.borrow().as_ref().unwrap());
-        populate(depth - 1, n.right.borrow().as_ref().unwrap());
-    }
-
-    fn top_down(depth: u32) -> Gc<GNode> {
-        let t = new_gnode(None, None);
-        populate(depth, &t);
-        t
-    }
-
-    fn make_tree(depth: u32) -> Gc<GNode> {
-        if depth == 0 {
-            return new_gnode(None, None);
-        }
-        let l = make_tree(depth - 1);
-        let r = make_tree(depth - 1);
-        new_gnode(Some(l), Some(r))
-    }
-
-    fn gcheck(n: &GNode) -> u64 {
-        match (&*n.left.borrow(), &*n.right.borrow()) {
-            (Some(l), Some(r)) => 1 + gcheck(l) + gcheck(r),
-            _ => 1,
-        }
-    }
-
-    #[derive(Default)]
-    pub struct Imp {
-        long_lived: Option<Gc<Node>>,
-        g_long_lived: Option<Gc<GNode>>,
-        array: Option<Gc<Vec<f64>>>,
-    }
-
-    impl BinaryTrees for Imp {
-        fn temp_tree(&mut self, depth: u32) -> u64 {
-            check(&bottom_up(depth))
-        }
-        fn make_long_lived(&mut self, depth: u32) {
-            self.long_lived = Some(bottom_up(depth));
-        }
-        fn check_long_lived(&mut self) -> u64 {
-            check(self.long_lived.as_ref().unwrap())
-        }
-    }
-
-    impl GcBench for Imp {
-        fn top_down(&mut self, depth: u32, want_check: bool) -> u64 {
-            let t = top_down(depth);
-            if want_check {
-                gcheck(&t)
-            } else {
-                0
-            }
-        }
-        fn bottom_up(&mut self, depth: u32, want_check: bool) -> u64 {
-            let t = make_tree(depth);
-            if want_check {
-                gcheck(&t)
-            } else {
-                0
-            }
-        }
-        fn make_long_lived(&mut self, depth: u32) {
-            self.g_long_lived = Some(top_down(depth));
-        }
-        fn keep_array(&mut self, values: Vec<f64>) {
-            self.array = Some(Gc::new(values));
-        }
-        fn check_long_lived(&mut self) -> u64 {
-            gcheck(self.g_long_lived.as_ref().unwrap())
-        }
-        fn array_1000(&mut self) -> f64 {
-            self.array.as_ref().unwrap()[1000]
+        #[derive(Trace, Finalize)]
+        struct GNode {
+            left: GcCell<Option<Gc<GNode>>>,
+            right: GcCell<Option<Gc<GNode>>>,
+            #[unsafe_ignore_trace]
+            _i: i32,
+            #[unsafe_ignore_trace]
+            _j: i32,
         }
     }
 }
@@ -545,132 +410,21 @@ mod dumpster_gc {
     use dumpster::unsync::Gc;
     use dumpster::Trace;
 
-    use super::{BinaryTrees, GcBench};
+    ptr_imp! {
+        ptr: Gc, cell: RefCell;
 
-    #[derive(Trace)]
-    struct Node {
-        left: Option<Gc<Node>>,
-        right: Option<Gc<Node>>,
-    }
+        #[derive(Trace)]
+        struct Node {
+            left: Option<Gc<Node>>,
+            right: Option<Gc<Node>>,
+        }
 
-    fn bottom_up(depth: u32) -> Gc<Node> {
-        if depth == 0 {
-            return Gc::new(Node {
-                left: None,
-                right: None,
-            });
-        }
-        let l = bottom_up(depth - 1);
-        let r = bottom_up(depth - 1);
-        Gc::new(Node {
-            left: Some(l),
-            right: Some(r),
-        })
-    }
-
-    fn check(n: &Node) -> u64 {
-        match (&n.left, &n.right) {
-            (Some(l), Some(r)) => 1 + check(l) + check(r),
-            _ => 1,
-        }
-    }
-
-    #[derive(Trace)]
-    struct GNode {
-        left: RefCell<Option<Gc<GNode>>>,
-        right: RefCell<Option<Gc<GNode>>>,
-        _i: i32,
-        _j: i32,
-    }
-
-    fn new_gnode(l: Option<Gc<GNode>>, r: Option<Gc<GNode>>) -> Gc<GNode> {
-        Gc::new(GNode {
-            left: RefCell::new(l),
-            right: RefCell::new(r),
-            _i: 0,
-            _j: 0,
-        })
-    }
-
-    fn populate(depth: u32, n: &GNode) {
-        if depth == 0 {
-            return;
-        }
-        *n.left.borrow_mut() = Some(new_gnode(None, None));
-        *n.right.borrow_mut() = Some(new_gnode(None, None));
-        populate(depth - 1, n.left.borrow().as_ref().unwrap());
-        populate(depth - 1, n.right.borrow().as_ref().unwrap());
-    }
-
-    fn top_down(depth: u32) -> Gc<GNode> {
-        let t = new_gnode(None, None);
-        populate(depth, &t);
-        t
-    }
-
-    fn make_tree(depth: u32) -> Gc<GNode> {
-        if depth == 0 {
-            return new_gnode(None, None);
-        }
-        let l = make_tree(depth - 1);
-        let r = make_tree(depth - 1);
-        new_gnode(Some(l), Some(r))
-    }
-
-    fn gcheck(n: &GNode) -> u64 {
-        match (&*n.left.borrow(), &*n.right.borrow()) {
-            (Some(l), Some(r)) => 1 + gcheck(l) + gcheck(r),
-            _ => 1,
-        }
-    }
-
-    #[derive(Default)]
-    pub struct Imp {
-        long_lived: Option<Gc<Node>>,
-        g_long_lived: Option<Gc<GNode>>,
-        array: Option<Gc<Vec<f64>>>,
-    }
-
-    impl BinaryTrees for Imp {
-        fn temp_tree(&mut self, depth: u32) -> u64 {
-            check(&bottom_up(depth))
-        }
-        fn make_long_lived(&mut self, depth: u32) {
-            self.long_lived = Some(bottom_up(depth));
-        }
-        fn check_long_lived(&mut self) -> u64 {
-            check(self.long_lived.as_ref().unwrap())
-        }
-    }
-
-    impl GcBench for Imp {
-        fn top_down(&mut self, depth: u32, want_check: bool) -> u64 {
-            let t = top_down(depth);
-            if want_check {
-                gcheck(&t)
-            } else {
-                0
-            }
-        }
-        fn bottom_up(&mut self, depth: u32, want_check: bool) -> u64 {
-            let t = make_tree(depth);
-            if want_check {
-                gcheck(&t)
-            } else {
-                0
-            }
-        }
-        fn make_long_lived(&mut self, depth: u32) {
-            self.g_long_lived = Some(top_down(depth));
-        }
-        fn keep_array(&mut self, values: Vec<f64>) {
-            self.array = Some(Gc::new(values));
-        }
-        fn check_long_lived(&mut self) -> u64 {
-            gcheck(self.g_long_lived.as_ref().unwrap())
-        }
-        fn array_1000(&mut self) -> f64 {
-            self.array.as_ref().unwrap()[1000]
+        #[derive(Trace)]
+        struct GNode {
+            left: RefCell<Option<Gc<GNode>>>,
+            right: RefCell<Option<Gc<GNode>>>,
+            _i: i32,
+            _j: i32,
         }
     }
 }
@@ -869,86 +623,22 @@ mod arena {
     }
 }
 
+#[path = "../examples/shared/trees.rs"]
+mod trees;
+
 // ---------------------------------------------------------------------------
 // tricolor: one mutator, `Member::set` (write barrier) for every store,
 // a safepoint after every tree
 // ---------------------------------------------------------------------------
 
 mod ours {
-    use tricolor::{Gc, Heap, Member, Mutator, Root, Trace};
+    use tricolor::{Heap, Mutator, Root};
 
+    use super::trees::GNode;
     use super::{BinaryTrees, GcBench};
 
-    #[derive(Trace, Default)]
-    struct Node {
-        left: Member<Node>,
-        right: Member<Node>,
-    }
-
-    /// Children allocated before their parent, then stored into it.
-    fn bottom_up(m: &Mutator, depth: u32) -> Gc<'_, Node> {
-        if depth == 0 {
-            return m.alloc(Node::default());
-        }
-        let l = bottom_up(m, depth - 1);
-        let r = bottom_up(m, depth - 1);
-        let n = m.alloc(Node::default());
-        n.left.set(m, Some(l));
-        n.right.set(m, Some(r));
-        n
-    }
-
-    fn check(n: &Node) -> u64 {
-        match (n.left.get(), n.right.get()) {
-            (Some(l), Some(r)) => 1 + check(&l) + check(&r),
-            _ => 1,
-        }
-    }
-
-    #[derive(Trace, Default)]
-    struct GNode {
-        left: Member<GNode>,
-        right: Member<GNode>,
-        _i: i32,
-        _j: i32,
-    }
-
-    fn populate(m: &Mutator, depth: u32, node: Gc<'_, GNode>) {
-        if depth == 0 {
-            return;
-        }
-        let l = m.alloc(GNode::default());
-        let r = m.alloc(GNode::default());
-        node.left.set(m, Some(l));
-        node.right.set(m, Some(r));
-        populate(m, depth - 1, l);
-        populate(m, depth - 1, r);
-    }
-
-    fn top_down(m: &Mutator, depth: u32) -> Gc<'_, GNode> {
-        let n = m.alloc(GNode::default());
-        populate(m, depth, n);
-        n
-    }
-
-    fn make_tree(m: &Mutator, depth: u32) -> Gc<'_, GNode> {
-        if depth == 0 {
-            return m.alloc(GNode::default());
-        }
-        let l = make_tree(m, depth - 1);
-        let r = make_tree(m, depth - 1);
-        let n = m.alloc(GNode::default());
-        n.left.set(m, Some(l));
-        n.right.set(m, Some(r));
-        n
-    }
-
-    fn gcheck(n: &GNode) -> u64 {
-        match (n.left.get(), n.right.get()) {
-            (Some(l), Some(r)) => 1 + gcheck(&l) + gcheck(&r),
-            _ => 1,
-        }
-    }
+    /// binary-trees' node: two children and no payload.
+    type Node = super::trees::Node<()>;
 
     /// Fields drop in order: roots, then the mutator, then the heap.
     pub struct Imp {
@@ -974,34 +664,34 @@ mod ours {
 
     impl BinaryTrees for Imp {
         fn temp_tree(&mut self, depth: u32) -> u64 {
-            let c = check(&bottom_up(&self.m, depth));
+            let c = Node::bottom_up(&self.m, depth).check();
             self.m.safepoint();
             c
         }
         fn make_long_lived(&mut self, depth: u32) {
-            self.long_lived = Some(self.m.root(bottom_up(&self.m, depth)));
+            self.long_lived = Some(self.m.root(Node::bottom_up(&self.m, depth)));
             self.m.safepoint();
         }
         fn check_long_lived(&mut self) -> u64 {
-            check(&self.long_lived.as_ref().unwrap().get(&self.m))
+            self.long_lived.as_ref().unwrap().get(&self.m).check()
         }
     }
 
     impl GcBench for Imp {
         fn top_down(&mut self, depth: u32, want_check: bool) -> u64 {
-            let t = top_down(&self.m, depth);
-            let c = if want_check { gcheck(&t) } else { 0 };
+            let t = GNode::top_down(&self.m, depth);
+            let c = if want_check { t.check() } else { 0 };
             self.m.safepoint();
             c
         }
         fn bottom_up(&mut self, depth: u32, want_check: bool) -> u64 {
-            let t = make_tree(&self.m, depth);
-            let c = if want_check { gcheck(&t) } else { 0 };
+            let t = GNode::bottom_up(&self.m, depth);
+            let c = if want_check { t.check() } else { 0 };
             self.m.safepoint();
             c
         }
         fn make_long_lived(&mut self, depth: u32) {
-            self.g_long_lived = Some(self.m.root(top_down(&self.m, depth)));
+            self.g_long_lived = Some(self.m.root(GNode::top_down(&self.m, depth)));
             self.m.safepoint();
         }
         fn keep_array(&mut self, values: Vec<f64>) {
@@ -1009,7 +699,7 @@ mod ours {
             self.m.safepoint();
         }
         fn check_long_lived(&mut self) -> u64 {
-            gcheck(&self.g_long_lived.as_ref().unwrap().get(&self.m))
+            self.g_long_lived.as_ref().unwrap().get(&self.m).check()
         }
         fn array_1000(&mut self) -> f64 {
             self.array.as_ref().unwrap().get(&self.m)[1000]

@@ -4,38 +4,18 @@
 
 use std::time::Instant;
 
-use tricolor::{Gc, Heap, Member, Mutator, Trace};
+use tricolor::Heap;
 
 #[path = "shared/report.rs"]
 mod report;
+// GCBench's half of the shared tree code (`GNode`, `Node::top_down`) is
+// not used by binary-trees.
+#[allow(dead_code)]
+#[path = "shared/trees.rs"]
+mod trees;
 
-#[derive(Trace, Default)]
-struct Node {
-    left: Member<Node>,
-    right: Member<Node>,
-}
-
-/// A tree of `depth`, children allocated before their parent.
-fn bottom_up(m: &Mutator, depth: u32) -> Gc<'_, Node> {
-    let node = if depth == 0 {
-        m.alloc(Node::default())
-    } else {
-        let l = bottom_up(m, depth - 1);
-        let r = bottom_up(m, depth - 1);
-        let n = m.alloc(Node::default());
-        n.left.set(m, Some(l));
-        n.right.set(m, Some(r));
-        n
-    };
-    node
-}
-
-fn check(n: &Node) -> u64 {
-    match (n.left.get(), n.right.get()) {
-        (Some(l), Some(r)) => 1 + check(&l) + check(&r),
-        _ => 1,
-    }
-}
+/// binary-trees' node: two children and no payload.
+type Node = trees::Node<()>;
 
 fn main() {
     let n: u32 = match std::env::args().nth(1) {
@@ -52,17 +32,17 @@ fn main() {
     let max_depth = n.max(min_depth + 2);
     let stretch = max_depth + 1;
 
-    let c = check(&bottom_up(&m, stretch));
+    let c = Node::bottom_up(&m, stretch).check();
     println!("stretch tree of depth {stretch}\t check: {c}");
     m.safepoint();
 
-    let long_lived = m.root(bottom_up(&m, max_depth));
+    let long_lived = m.root(Node::bottom_up(&m, max_depth));
     let mut d = min_depth;
     while d <= max_depth {
         let iters = 1u64 << (max_depth - d + min_depth);
         let mut sum = 0;
         for _ in 0..iters {
-            sum += check(&bottom_up(&m, d));
+            sum += Node::bottom_up(&m, d).check();
             m.safepoint();
         }
         println!("{iters}\t trees of depth {d}\t check: {sum}");
@@ -70,7 +50,7 @@ fn main() {
     }
     println!(
         "long lived tree of depth {max_depth}\t check: {}",
-        check(&long_lived.get(&m))
+        long_lived.get(&m).check()
     );
     report::report(&heap, start);
 }

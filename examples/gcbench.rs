@@ -7,10 +7,14 @@
 
 use std::time::Instant;
 
-use tricolor::{Gc, Heap, Member, Mutator, Trace};
+use tricolor::Heap;
 
 #[path = "shared/report.rs"]
 mod report;
+#[path = "shared/trees.rs"]
+mod trees;
+
+use trees::GNode;
 
 const STRETCH_DEPTH: u32 = 18;
 const LONG_LIVED_DEPTH: u32 = 16;
@@ -18,58 +22,8 @@ const ARRAY_SIZE: usize = 500_000;
 const MIN_DEPTH: u32 = 4;
 const MAX_DEPTH: u32 = 16;
 
-#[derive(Trace, Default)]
-struct Node {
-    left: Member<Node>,
-    right: Member<Node>,
-    i: i32,
-    j: i32,
-}
-
 fn tree_size(depth: u32) -> u64 {
     (1 << (depth + 1)) - 1
-}
-
-/// Give `node` children down to `depth`, allocating each parent first.
-fn populate(m: &Mutator, depth: u32, node: Gc<'_, Node>) {
-    if depth == 0 {
-        return;
-    }
-    let l = m.alloc(Node::default());
-    let r = m.alloc(Node::default());
-    node.left.set(m, Some(l));
-    node.right.set(m, Some(r));
-    populate(m, depth - 1, l);
-    populate(m, depth - 1, r);
-}
-
-fn top_down(m: &Mutator, depth: u32) -> Gc<'_, Node> {
-    let n = m.alloc(Node::default());
-    populate(m, depth, n);
-    n
-}
-
-fn bottom_up(m: &Mutator, depth: u32) -> Gc<'_, Node> {
-    if depth == 0 {
-        return m.alloc(Node::default());
-    }
-    let l = bottom_up(m, depth - 1);
-    let r = bottom_up(m, depth - 1);
-    let n = m.alloc(Node {
-        i: l.i,
-        j: r.j,
-        ..Node::default()
-    });
-    n.left.set(m, Some(l));
-    n.right.set(m, Some(r));
-    n
-}
-
-fn check(n: &Node) -> u64 {
-    match (n.left.get(), n.right.get()) {
-        (Some(l), Some(r)) => 1 + check(&l) + check(&r),
-        _ => 1,
-    }
 }
 
 fn main() {
@@ -77,11 +31,11 @@ fn main() {
     let heap = Heap::new();
     let mut m = heap.mutator();
 
-    let c = check(&bottom_up(&m, STRETCH_DEPTH));
+    let c = GNode::bottom_up(&m, STRETCH_DEPTH).check();
     println!("stretch tree of depth {STRETCH_DEPTH}\t check: {c}");
     m.safepoint();
 
-    let long_lived = m.root(top_down(&m, LONG_LIVED_DEPTH));
+    let long_lived = m.root(GNode::top_down(&m, LONG_LIVED_DEPTH));
     let mut values = vec![0.0f64; ARRAY_SIZE];
     for (i, v) in values.iter_mut().enumerate().take(ARRAY_SIZE / 2) {
         *v = 1.0 / i as f64;
@@ -93,17 +47,17 @@ fn main() {
         let iters = 2 * tree_size(STRETCH_DEPTH) / tree_size(d);
         let mut td = 0;
         for i in 0..iters {
-            let t = top_down(&m, d);
+            let t = GNode::top_down(&m, d);
             if i == iters - 1 {
-                td = check(&t);
+                td = t.check();
             }
             m.safepoint();
         }
         let mut bu = 0;
         for i in 0..iters {
-            let t = bottom_up(&m, d);
+            let t = GNode::bottom_up(&m, d);
             if i == iters - 1 {
-                bu = check(&t);
+                bu = t.check();
             }
             m.safepoint();
         }
@@ -112,7 +66,7 @@ fn main() {
     }
     println!(
         "long lived tree of depth {LONG_LIVED_DEPTH}\t check: {}",
-        check(&long_lived.get(&m))
+        long_lived.get(&m).check()
     );
     let ok = array.get(&m)[1000] == 1.0 / 1000.0;
     println!(
