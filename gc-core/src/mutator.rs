@@ -253,9 +253,19 @@ impl Mutator {
     /// regularly (interpreters: at calls and backward jumps).
     #[inline]
     pub fn safepoint(&mut self) {
-        if self.heap.inner().poll() || self.shared.roots_pending.load(Ordering::Relaxed) {
+        if self.safepoint_needed() {
             self.safepoint_slow();
         }
+    }
+
+    /// Whether [`safepoint`](Self::safepoint) has work to do now (a stop
+    /// requested, a cycle due, this thread's roots to scan). It takes
+    /// `&self`, so an interpreter can poll it in its dispatch loop while it
+    /// holds `Gc`s, and only leave the loop (rooting its state) when it is
+    /// true. A few loads; no side effects.
+    #[inline]
+    pub fn safepoint_needed(&self) -> bool {
+        self.heap.inner().poll() || self.shared.roots_pending.load(Ordering::Relaxed)
     }
 
     #[cold]
