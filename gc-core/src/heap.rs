@@ -5,20 +5,25 @@
 //! 1. **Sweep termination** (started by a mutator at a safepoint that sees
 //!    the heap past its trigger, or by `collect`): the starting thread
 //!    finishes the previous cycle's sweep *before* the pause, then stops the
-//!    world, scans every mutator's root set and the global roots into the
-//!    grey pool, turns marking (write barrier, allocate-black) on, and
-//!    restarts the world. The pause is independent of heap size; it grows
-//!    with the number of registered roots.
-//! 2. **Concurrent mark**: background mark workers drain the grey pool while
-//!    mutators run; mutators shade through the write barrier and, past the
-//!    heap goal, assist at their safepoints.
-//! 3. **Mark termination**: when the pool is empty and no drainer is active,
-//!    a worker stops the world. If barrier shades left grey work, it
-//!    restarts the world and keeps marking (at most a few times, then it
-//!    finishes inside the pause). Then: optional checkmark, clear weak
-//!    references to unmarked objects, flush every thread cache, advance the
-//!    sweep generation, turn marking off, compute the next trigger, restart
-//!    the world, wake the sweeper.
+//!    world, scans the global roots into the grey pool, marks every
+//!    mutator's root set as pending, turns marking (write barrier,
+//!    allocate-black) on, and restarts the world. The pause is independent
+//!    of heap size and of the number of roots per mutator.
+//! 2. **Concurrent mark**: each mutator scans its own root set at its next
+//!    safepoint (a worker scans those of mutators parked or in a safe
+//!    region, holding their `running` lock); background mark workers drain
+//!    the grey pool while mutators run; mutators shade through the buffered
+//!    write barrier and, past the heap goal, assist at their safepoints.
+//! 3. **Mark termination**: when every root set is scanned, the pool is
+//!    empty and no drainer is active, a worker stops the world, scans any
+//!    root set still pending and collects the flushed barrier buffers. If
+//!    that left grey work, it restarts the world and keeps marking (at most
+//!    a few times, then it finishes inside the pause, waiting for every
+//!    drainer to hand its work back). Then: optional checkmark, clear weak
+//!    references to unmarked objects (O(weak references), inside the
+//!    pause), flush every thread cache, advance the sweep generation, turn
+//!    marking off, compute the next trigger, restart the world, wake the
+//!    sweeper.
 //! 4. **Sweep**: lazily by allocation and by the background sweeper.
 //!
 //! `GCDEBUG=gcstoptheworld=1` does steps 1-3 inside one pause.
