@@ -15,6 +15,15 @@
 //! - Destructors run by lazy sweeping inside an allocation cannot allocate
 //!   on the same mutator: the cache is a `RefCell`, and reentry panics with a
 //!   message instead of aliasing it.
+//! - While a cycle marks, the mutator scans its own root set at its first
+//!   safepoint; while it is not running, a mark worker may scan it instead,
+//!   under `MutatorShared::running`, which the mutator takes to run again.
+//! - Write-barrier shades are buffered here and flushed when the buffer is
+//!   full and every time the mutator stops running, so mark termination
+//!   (which stops every mutator) sees all of them.
+//! - If code run with the mutator stopped panics, the mutator is running
+//!   again before the panic propagates (`stopped`), so the world's count
+//!   and the cached marking flag never go stale.
 
 use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
