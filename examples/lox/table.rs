@@ -67,6 +67,18 @@ impl Table {
         }
     }
 
+    /// The slot holding the value stored under `key`.
+    #[inline]
+    pub fn get_slot<'a>(&'a self, key: Gc<'_, Obj>) -> Option<&'a Slot> {
+        let entries = self.entries.get()?.get();
+        let e = find(entries, key);
+        if e.key.is_null() {
+            None
+        } else {
+            Some(&e.value)
+        }
+    }
+
     /// Store `value` under `key`; true if the key is new.
     pub fn set(&self, m: &Mutator, key: Gc<'_, Obj>, value: Value<'_>) -> bool {
         let count = self.count.load(Relaxed);

@@ -143,7 +143,7 @@ impl Slot {
     }
 
     /// The value, valid as long as the borrow of the slot.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self) -> Value<'_> {
         if let Some(o) = self.obj.get() {
             return Value::Obj(o);
@@ -156,8 +156,54 @@ impl Slot {
         }
     }
 
+    /// The number in the slot, if it holds one (the interpreter's fast
+    /// path for arithmetic and comparisons).
+    #[inline(always)]
+    pub fn number(&self) -> Option<f64> {
+        let bits = self.bits.load(Relaxed);
+        if self.obj.is_null() && (bits & !3 != QNAN || bits == QNAN) {
+            Some(f64::from_bits(bits))
+        } else {
+            None
+        }
+    }
+
+    /// Copy `src` into this slot (`set(m, src.get())`, without decoding
+    /// the value and encoding it again).
+    #[inline(always)]
+    pub fn copy_from(&self, m: &Mutator, src: &Slot) {
+        match src.obj.get() {
+            Some(o) => {
+                if !self.obj.get().is_some_and(|old| Gc::ptr_eq(old, o)) {
+                    self.obj.set(m, Some(o));
+                }
+            }
+            None => self.set_bits(m, src.bits.load(Relaxed)),
+        }
+    }
+
+    /// Store the number `n` (`set(m, Value::Number(n))`, without the match).
+    #[inline(always)]
+    pub fn set_number(&self, m: &Mutator, n: f64) {
+        self.set_bits(m, canonical_bits(n));
+    }
+
+    /// Store a boolean.
+    #[inline(always)]
+    pub fn set_bool(&self, m: &Mutator, b: bool) {
+        self.set_bits(m, if b { TAG_TRUE } else { TAG_FALSE });
+    }
+
+    #[inline(always)]
+    fn set_bits(&self, m: &Mutator, bits: u64) {
+        self.bits.store(bits, Relaxed);
+        if !self.obj.is_null() {
+            self.obj.set(m, None);
+        }
+    }
+
     /// Store `value` (through the write barrier for objects).
-    #[inline]
+    #[inline(always)]
     pub fn set(&self, m: &Mutator, value: Value<'_>) {
         let bits = match value {
             Value::Obj(o) => {
@@ -171,18 +217,20 @@ impl Slot {
             Value::Nil => TAG_NIL,
             Value::Bool(false) => TAG_FALSE,
             Value::Bool(true) => TAG_TRUE,
-            Value::Number(n) => {
-                let bits = n.to_bits();
-                if bits & !3 == QNAN && bits != QNAN {
-                    f64::NAN.to_bits()
-                } else {
-                    bits
-                }
-            }
+            Value::Number(n) => canonical_bits(n),
         };
-        self.bits.store(bits, Relaxed);
-        if !self.obj.is_null() {
-            self.obj.set(m, None);
-        }
+        self.set_bits(m, bits);
+    }
+}
+
+/// The bits of `n`, with a NaN that would read back as nil or a boolean
+/// replaced by the default NaN.
+#[inline(always)]
+fn canonical_bits(n: f64) -> u64 {
+    let bits = n.to_bits();
+    if bits & !3 == QNAN && bits != QNAN {
+        f64::NAN.to_bits()
+    } else {
+        bits
     }
 }

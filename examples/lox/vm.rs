@@ -13,7 +13,9 @@
 //! Safepoints are at every call (after the callee's frame is set up) and
 //! every backward jump, as the collector asks: any loop or recursion
 //! passes one, so the allocation between two safepoints is bounded by the
-//! straight-line code in between.
+//! straight-line code in between. There `execute` polls the cheap
+//! `Mutator::safepoint_needed` and leaves the loop only when it is true,
+//! so calls and loops stay inside the dispatch loop almost always.
 //!
 //! The value stack starts small and doubles (up to clox's 64 × 256 slots)
 //! when full; frames and open upvalues refer to it by index, so moving it
@@ -57,6 +59,41 @@ impl VmState {
 
     fn frames(&self) -> &GcArray<Member<Obj>> {
         self.frames.get().expect("the VM has frames").get()
+    }
+}
+
+/// A frame's closure and what `execute` caches of its function.
+#[derive(Clone, Copy)]
+struct Code<'m> {
+    closure: &'m object::Closure,
+    code: &'m [u8],
+    consts: &'m [Slot],
+}
+
+impl<'m> Code<'m> {
+    #[inline]
+    fn of(closure: &'m object::Closure) -> Code<'m> {
+        let function = closure.function();
+        Code {
+            closure,
+            code: function.code(),
+            consts: &function
+                .constants
+                .get()
+                .expect("a function has constants")
+                .get()[..],
+        }
+    }
+
+    /// The code of the frame at `depth`, from its rooted closure.
+    fn of_frame(frame_closures: &'m GcArray<Member<Obj>>, depth: usize) -> Code<'m> {
+        Code::of(
+            frame_closures[depth]
+                .get()
+                .expect("an active frame has a closure")
+                .get()
+                .closure(),
+        )
     }
 }
 
@@ -184,18 +221,10 @@ impl Vm {
                 let frame = self.frames[depth];
                 ip = frame.ip;
                 base = frame.base;
-                closure = frame_closures[depth]
-                    .get()
-                    .expect("an active frame has a closure")
-                    .get()
-                    .closure();
-                let function = closure.function();
-                code = function.code();
-                consts = &function
-                    .constants
-                    .get()
-                    .expect("a function has constants")
-                    .get()[..];
+                let c = Code::of_frame(frame_closures, depth);
+                closure = c.closure;
+                code = c.code;
+                consts = c.consts;
             }};
         }
         macro_rules! save_frame {
@@ -241,28 +270,107 @@ impl Vm {
                 stack[sp - 1 - $distance].get()
             };
         }
-        macro_rules! push {
-            ($value:expr) => {{
-                let value = $value;
+        macro_rules! ensure_room {
+            () => {{
                 if sp == stack.len() {
                     match grow_stack(m, state, stack, sp) {
                         Some(s) => stack = s,
                         None => throw!("Stack overflow."),
                     }
                 }
+            }};
+        }
+        macro_rules! push {
+            ($value:expr) => {{
+                let value = $value;
+                ensure_room!();
                 stack[sp].set(m, value);
                 sp += 1;
             }};
         }
-        /// Replace the two operands on top with the result.
+        /// Push a copy of the slot `$src` (not in the stack, or below `sp`).
+        macro_rules! push_slot {
+            ($src:expr) => {{
+                ensure_room!();
+                stack[sp].copy_from(m, $src);
+                sp += 1;
+            }};
+        }
+        /// Replace the two operands on top with the result, stored by the
+        /// slot's `$set` (`set_number` or `set_bool`).
         macro_rules! binary {
-            ($result:path, $op:tt) => {{
-                match (peek!(1), peek!(0)) {
-                    (Value::Number(a), Value::Number(b)) => {
-                        sp -= 1;
-                        stack[sp - 1].set(m, $result(a $op b));
+            ($set:ident, $op:tt) => {{
+                let (Some(a), Some(b)) = (stack[sp - 2].number(), stack[sp - 1].number()) else {
+                    throw!("Operands must be numbers.");
+                };
+                sp -= 1;
+                stack[sp - 1].$set(m, a $op b);
+            }};
+        }
+        /// Enter `$callee`, a closure object, with the `$argc` arguments on
+        /// top of the stack (clox's `call`): push its frame, root its
+        /// closure, and switch the cached frame state to it. The call is a
+        /// safepoint, taken only if the collector wants one.
+        macro_rules! call_closure {
+            ($callee:expr, $argc:expr) => {{
+                let callee: Gc<'m, Obj> = $callee;
+                let argc: usize = $argc;
+                let new_closure = callee.get().closure();
+                let function = new_closure.function();
+                if argc != function.arity {
+                    throw!(format!(
+                        "Expected {} arguments but got {argc}.",
+                        function.arity
+                    ));
+                }
+                let depth = self.frames.len();
+                if depth == FRAMES_MAX {
+                    throw!("Stack overflow.");
+                }
+                save_frame!();
+                frame_closures[depth].set(m, Some(callee));
+                ip = 0;
+                base = sp - argc - 1;
+                self.frames.push(CallFrame { ip, base });
+                let c = Code::of(new_closure);
+                closure = c.closure;
+                code = c.code;
+                consts = c.consts;
+                if m.safepoint_needed() {
+                    self.sp = sp;
+                    return Exit::Safepoint;
+                }
+            }};
+        }
+
+        /// After a call instruction: a call that succeeded is a safepoint
+        /// (the callee's frame, if any, is set up and rooted), taken only if
+        /// the collector wants one; a failed call is a runtime error
+        /// reported from the caller's frame (saved before the call).
+        macro_rules! finish_call {
+            ($called:expr) => {{
+                match $called {
+                    Ok(new_sp) => {
+                        sp = new_sp;
+                        if m.safepoint_needed() {
+                            self.sp = sp;
+                            return Exit::Safepoint;
+                        }
+                        load_frame!();
                     }
-                    _ => throw!("Operands must be numbers."),
+                    Err(message) => return Exit::Error(message),
+                }
+            }};
+        }
+
+        macro_rules! invoke_from_class {
+            ($class:expr, $name:expr, $argc:expr) => {{
+                let name = $name;
+                match $class.methods.get(name) {
+                    Some(method) => {
+                        call_closure!(method.as_obj().expect("methods are closures"), $argc)
+                    }
+                    None => throw!(undefined_property(name)),
                 }
             }};
         }
@@ -271,8 +379,8 @@ impl Vm {
         loop {
             match read_byte!() {
                 op::CONSTANT => {
-                    let value = read_constant!();
-                    push!(value);
+                    let index = read_byte!() as usize;
+                    push_slot!(&consts[index]);
                 }
                 op::NIL => push!(Value::Nil),
                 op::TRUE => push!(Value::Bool(true)),
@@ -280,17 +388,18 @@ impl Vm {
                 op::POP => sp -= 1,
                 op::GET_LOCAL => {
                     let slot = read_byte!() as usize;
-                    let value = stack[base + slot].get();
-                    push!(value);
+                    ensure_room!();
+                    stack[sp].copy_from(m, &stack[base + slot]);
+                    sp += 1;
                 }
                 op::SET_LOCAL => {
                     let slot = read_byte!() as usize;
-                    stack[base + slot].set(m, peek!(0));
+                    stack[base + slot].copy_from(m, &stack[sp - 1]);
                 }
                 op::GET_GLOBAL => {
                     let name = read_string!();
-                    match state.globals.get(name) {
-                        Some(value) => push!(value),
+                    match state.globals.get_slot(name) {
+                        Some(value) => push_slot!(value),
                         None => throw!(undefined_variable(name)),
                     }
                 }
@@ -326,8 +435,8 @@ impl Vm {
                     let Some(instance) = receiver.obj_ref().and_then(Obj::as_instance) else {
                         throw!("Only instances have properties.");
                     };
-                    if let Some(value) = instance.fields.get(name) {
-                        stack[sp - 1].set(m, value);
+                    if let Some(value) = instance.fields.get_slot(name) {
+                        stack[sp - 1].copy_from(m, value);
                     } else {
                         let class = instance
                             .class
@@ -365,31 +474,35 @@ impl Vm {
                     sp -= 1;
                     stack[sp - 1].set(m, Value::Bool(equal));
                 }
-                op::GREATER => binary!(Value::Bool, >),
-                op::LESS => binary!(Value::Bool, <),
-                op::ADD => match (peek!(1), peek!(0)) {
-                    (Value::Number(a), Value::Number(b)) => {
+                op::GREATER => binary!(set_bool, >),
+                op::LESS => binary!(set_bool, <),
+                op::ADD => {
+                    if let (Some(a), Some(b)) = (stack[sp - 2].number(), stack[sp - 1].number()) {
                         sp -= 1;
-                        stack[sp - 1].set(m, Value::Number(a + b));
+                        stack[sp - 1].set_number(m, a + b);
+                        continue;
                     }
-                    (Value::Obj(a), Value::Obj(b)) => {
-                        let (Some(a), Some(b)) = (a.get().as_string(), b.get().as_string()) else {
-                            throw!("Operands must be two numbers or two strings.");
-                        };
-                        // Built in a reused buffer: the string object copies
-                        // the bytes into the heap if they are new.
-                        self.scratch.clear();
-                        self.scratch.extend_from_slice(a.bytes());
-                        self.scratch.extend_from_slice(b.bytes());
-                        let result = self.strings.intern(m, &self.scratch);
-                        sp -= 1;
-                        stack[sp - 1].set(m, Value::Obj(result));
+                    match (peek!(1), peek!(0)) {
+                        (Value::Obj(a), Value::Obj(b)) => {
+                            let (Some(a), Some(b)) = (a.get().as_string(), b.get().as_string())
+                            else {
+                                throw!("Operands must be two numbers or two strings.");
+                            };
+                            // Built in a reused buffer: the string object copies
+                            // the bytes into the heap if they are new.
+                            self.scratch.clear();
+                            self.scratch.extend_from_slice(a.bytes());
+                            self.scratch.extend_from_slice(b.bytes());
+                            let result = self.strings.intern(m, &self.scratch);
+                            sp -= 1;
+                            stack[sp - 1].set(m, Value::Obj(result));
+                        }
+                        _ => throw!("Operands must be two numbers or two strings."),
                     }
-                    _ => throw!("Operands must be two numbers or two strings."),
-                },
-                op::SUBTRACT => binary!(Value::Number, -),
-                op::MULTIPLY => binary!(Value::Number, *),
-                op::DIVIDE => binary!(Value::Number, /),
+                }
+                op::SUBTRACT => binary!(set_number, -),
+                op::MULTIPLY => binary!(set_number, *),
+                op::DIVIDE => binary!(set_number, /),
                 op::NOT => {
                     let falsey = peek!(0).is_falsey();
                     stack[sp - 1].set(m, Value::Bool(falsey));
@@ -423,31 +536,55 @@ impl Vm {
                 op::LOOP => {
                     let offset = read_short!();
                     ip -= offset;
-                    save_frame!();
-                    return Exit::Safepoint;
+                    if m.safepoint_needed() {
+                        save_frame!();
+                        return Exit::Safepoint;
+                    }
                 }
                 op::CALL => {
                     let argc = read_byte!() as usize;
-                    save_frame!();
                     let callee = peek!(argc);
-                    let called = self.call_value(m, state, stack, sp, callee, argc);
-                    return self.finish_call(called);
+                    match callee.as_obj() {
+                        Some(obj) if obj.get().as_closure().is_some() => call_closure!(obj, argc),
+                        _ => {
+                            save_frame!();
+                            let called = self.call_value(m, state, stack, sp, callee, argc);
+                            finish_call!(called);
+                        }
+                    }
                 }
                 op::INVOKE => {
+                    // `receiver.name(args)` without making a bound method
+                    // (clox's `invoke`).
                     let name = read_string!();
                     let argc = read_byte!() as usize;
-                    save_frame!();
-                    let called = self.invoke(m, state, stack, sp, name, argc);
-                    return self.finish_call(called);
+                    let receiver = peek!(argc);
+                    let Some(instance) = receiver.obj_ref().and_then(Obj::as_instance) else {
+                        throw!("Only instances have methods.");
+                    };
+                    // A field holding a callable shadows a method of the
+                    // same name.
+                    if let Some(field) = instance.fields.get(name) {
+                        save_frame!();
+                        stack[sp - 1 - argc].set(m, field);
+                        let called = self.call_value(m, state, stack, sp, field, argc);
+                        finish_call!(called);
+                    } else {
+                        let class = instance
+                            .class
+                            .get()
+                            .expect("an instance has a class")
+                            .get()
+                            .class();
+                        invoke_from_class!(class, name, argc);
+                    }
                 }
                 op::SUPER_INVOKE => {
                     let name = read_string!();
                     let argc = read_byte!() as usize;
                     sp -= 1;
                     let superclass = superclass_at(stack, sp);
-                    save_frame!();
-                    let called = self.invoke_from_class(m, state, superclass, name, argc, sp);
-                    return self.finish_call(called);
+                    invoke_from_class!(superclass, name, argc);
                 }
                 op::CLOSURE => {
                     let function = read_constant!()
@@ -483,8 +620,10 @@ impl Vm {
                     sp -= 1;
                 }
                 op::RETURN => {
-                    let result = peek!(0);
-                    close_upvalues(m, state, stack, base);
+                    let result = sp - 1;
+                    if !state.open_upvalues.is_null() {
+                        close_upvalues(m, state, stack, base);
+                    }
                     self.frames.pop();
                     if self.frames.is_empty() {
                         self.sp = 0;
@@ -492,7 +631,7 @@ impl Vm {
                     }
                     // The caller's slots are below `base`, so no growth.
                     sp = base;
-                    stack[sp].set(m, result);
+                    stack[sp].copy_from(m, &stack[result]);
                     sp += 1;
                     load_frame!();
                 }
@@ -518,19 +657,6 @@ impl Vm {
                 }
                 other => unreachable!("invalid opcode {other}"),
             }
-        }
-    }
-
-    /// After a call instruction: a call that succeeded is a safepoint (the
-    /// callee's frame, if any, is set up and rooted); a failed one is a
-    /// runtime error reported from the caller's frame.
-    fn finish_call(&mut self, called: Result<usize, String>) -> Exit {
-        match called {
-            Ok(sp) => {
-                self.sp = sp;
-                Exit::Safepoint
-            }
-            Err(message) => Exit::Error(message),
         }
     }
 
@@ -601,52 +727,6 @@ impl Vm {
             base: sp - argc - 1,
         });
         Ok(sp)
-    }
-
-    /// `receiver.name(args)` without making a bound method (clox's `invoke`).
-    fn invoke<'m>(
-        &mut self,
-        m: &'m Mutator,
-        state: &'m VmState,
-        stack: &'m GcArray<Slot>,
-        sp: usize,
-        name: Gc<'m, Obj>,
-        argc: usize,
-    ) -> Result<usize, String> {
-        let receiver = stack[sp - 1 - argc].get();
-        let Some(instance) = receiver.obj_ref().and_then(Obj::as_instance) else {
-            return Err("Only instances have methods.".to_string());
-        };
-        // A field holding a callable shadows a method of the same name.
-        if let Some(field) = instance.fields.get(name) {
-            stack[sp - 1 - argc].set(m, field);
-            return self.call_value(m, state, stack, sp, field, argc);
-        }
-        let class = instance
-            .class
-            .get()
-            .expect("an instance has a class")
-            .get()
-            .class();
-        self.invoke_from_class(m, state, class, name, argc, sp)
-    }
-
-    fn invoke_from_class<'m>(
-        &mut self,
-        m: &'m Mutator,
-        state: &'m VmState,
-        class: &'m Class,
-        name: Gc<'m, Obj>,
-        argc: usize,
-        sp: usize,
-    ) -> Result<usize, String> {
-        match class.methods.get(name) {
-            Some(method) => {
-                let method = method.as_obj().expect("methods are closures");
-                self.call(m, state, method, argc, sp)
-            }
-            None => Err(undefined_property(name)),
-        }
     }
 
     fn call_native(&self, function: NativeFn) -> Value<'static> {
