@@ -38,6 +38,15 @@ use crate::value::{Slot, Value};
 pub const FRAMES_MAX: usize = 64;
 pub const STACK_MAX: usize = FRAMES_MAX * 256;
 const INITIAL_STACK: usize = 256;
+/// Entries in `execute`'s cache of called closures (a power of two).
+const CALL_CACHE: usize = 16;
+
+/// `closure`'s line in the call cache.
+#[inline(always)]
+fn call_cache_index(closure: Gc<'_, Obj>) -> usize {
+    let address = closure.get() as *const Obj as usize;
+    (address >> 4) & (CALL_CACHE - 1)
+}
 
 /// The VM's heap-resident state, reachable from the VM's one root.
 #[derive(Trace)]
@@ -68,6 +77,7 @@ struct Code<'m> {
     closure: &'m object::Closure,
     code: &'m [u8],
     consts: &'m [Slot],
+    arity: usize,
 }
 
 impl<'m> Code<'m> {
@@ -76,6 +86,7 @@ impl<'m> Code<'m> {
         let function = closure.function();
         Code {
             closure,
+            arity: function.arity,
             code: function.code(),
             consts: &function
                 .constants
@@ -215,13 +226,30 @@ impl Vm {
         let mut code: &'m [u8];
         let mut consts: &'m [Slot];
 
+        // What each active frame's closure caches, so a return need not
+        // walk closure -> function -> code again. Filled for the frames
+        // active on entry; a call fills its own entry.
+        let first = Code::of_frame(frame_closures, 0);
+        let mut codes: [Code<'m>; FRAMES_MAX] = [first; FRAMES_MAX];
+        // The code of recently called closures, direct-mapped by address:
+        // most calls hit, and skip closure -> function -> code/constants.
+        // A closure's function and its code never change, and a cached
+        // `Gc` keeps its address from being reused until `execute` returns.
+        // (Declared before the loop filling `codes`: the other order makes
+        // fib ~25% slower, through the hot loop's register allocation.)
+        let mut call_cache: [(Option<Gc<'m, Obj>>, Code<'m>); CALL_CACHE] =
+            [(None, first); CALL_CACHE];
+        for (depth, c) in codes.iter_mut().enumerate().take(self.frames.len()).skip(1) {
+            *c = Code::of_frame(frame_closures, depth);
+        }
+
         macro_rules! load_frame {
             () => {{
                 let depth = self.frames.len() - 1;
                 let frame = self.frames[depth];
                 ip = frame.ip;
                 base = frame.base;
-                let c = Code::of_frame(frame_closures, depth);
+                let c = codes[depth % FRAMES_MAX];
                 closure = c.closure;
                 code = c.code;
                 consts = c.consts;
@@ -236,7 +264,7 @@ impl Vm {
         macro_rules! throw {
             ($message:expr) => {{
                 save_frame!();
-                return Exit::Error($message.into());
+                return Exit::Error(message($message));
             }};
         }
         macro_rules! read_byte {
@@ -315,24 +343,33 @@ impl Vm {
             ($callee:expr, $argc:expr) => {{
                 let callee: Gc<'m, Obj> = $callee;
                 let argc: usize = $argc;
-                let new_closure = callee.get().closure();
-                let function = new_closure.function();
-                if argc != function.arity {
-                    throw!(format!(
-                        "Expected {} arguments but got {argc}.",
-                        function.arity
-                    ));
+                let line = &mut call_cache[call_cache_index(callee)];
+                let c = match line.0 {
+                    Some(cached) if Gc::ptr_eq(cached, callee) => line.1,
+                    _ => {
+                        let c = Code::of(callee.get().closure());
+                        *line = (Some(callee), c);
+                        c
+                    }
+                };
+                if argc != c.arity {
+                    throw!(arity_error(c.arity, argc));
                 }
                 let depth = self.frames.len();
                 if depth == FRAMES_MAX {
                     throw!("Stack overflow.");
                 }
                 save_frame!();
-                frame_closures[depth].set(m, Some(callee));
+                // Recursion often re-enters a depth with the same closure:
+                // skip the store (and its barrier) then.
+                let entry = &frame_closures[depth];
+                if !entry.get().is_some_and(|old| Gc::ptr_eq(old, callee)) {
+                    entry.set(m, Some(callee));
+                }
                 ip = 0;
                 base = sp - argc - 1;
                 self.frames.push(CallFrame { ip, base });
-                let c = Code::of(new_closure);
+                codes[depth % FRAMES_MAX] = c;
                 closure = c.closure;
                 code = c.code;
                 consts = c.consts;
@@ -356,6 +393,11 @@ impl Vm {
                             self.sp = sp;
                             return Exit::Safepoint;
                         }
+                        // The call may have pushed a frame (or not, for a
+                        // native or an initializer-less class): refresh the
+                        // top frame's cache.
+                        let depth = self.frames.len() - 1;
+                        codes[depth % FRAMES_MAX] = Code::of_frame(frame_closures, depth);
                         load_frame!();
                     }
                     Err(message) => return Exit::Error(message),
@@ -456,7 +498,9 @@ impl Vm {
                         throw!("Only instances have fields.");
                     };
                     let value = peek!(0);
-                    instance.fields.set(m, name, value);
+                    if !instance.fields.set_existing(m, name, value) {
+                        add_field(m, instance, name, value);
+                    }
                     sp -= 1;
                     stack[sp - 1].set(m, value);
                 }
@@ -482,22 +526,12 @@ impl Vm {
                         stack[sp - 1].set_number(m, a + b);
                         continue;
                     }
-                    match (peek!(1), peek!(0)) {
-                        (Value::Obj(a), Value::Obj(b)) => {
-                            let (Some(a), Some(b)) = (a.get().as_string(), b.get().as_string())
-                            else {
-                                throw!("Operands must be two numbers or two strings.");
-                            };
-                            // Built in a reused buffer: the string object copies
-                            // the bytes into the heap if they are new.
-                            self.scratch.clear();
-                            self.scratch.extend_from_slice(a.bytes());
-                            self.scratch.extend_from_slice(b.bytes());
-                            let result = self.strings.intern(m, &self.scratch);
+                    match self.concatenate(m, peek!(1), peek!(0)) {
+                        Some(result) => {
                             sp -= 1;
                             stack[sp - 1].set(m, Value::Obj(result));
                         }
-                        _ => throw!("Operands must be two numbers or two strings."),
+                        None => throw!("Operands must be two numbers or two strings."),
                     }
                 }
                 op::SUBTRACT => binary!(set_number, -),
@@ -513,15 +547,7 @@ impl Vm {
                 },
                 op::PRINT => {
                     sp -= 1;
-                    let value = stack[sp].get();
-                    // As clox, output errors (a closed pipe) are ignored.
-                    let _ = match value.obj_ref().and_then(Obj::as_string) {
-                        Some(s) => self
-                            .out
-                            .write_all(s.bytes())
-                            .and_then(|_| self.out.write_all(b"\n")),
-                        None => writeln!(self.out, "{value}"),
-                    };
+                    self.print(stack[sp].get());
                 }
                 op::JUMP => {
                     let offset = read_short!();
@@ -590,30 +616,9 @@ impl Vm {
                     let function = read_constant!()
                         .as_obj()
                         .expect("a closure's constant is a function");
-                    let new = object::new_closure(m, function);
+                    let (new, next) = make_closure(m, state, closure, code, ip, base, function);
+                    ip = next;
                     push!(Value::Obj(new));
-                    let count = function.function().upvalue_count;
-                    if count > 0 {
-                        let upvalues = new
-                            .get()
-                            .closure()
-                            .upvalues
-                            .get()
-                            .expect("new_closure made the array")
-                            .get();
-                        for upvalue in upvalues.iter() {
-                            let is_local = read_byte!() != 0;
-                            let index = read_byte!() as usize;
-                            let captured = if is_local {
-                                capture_upvalue(m, state, base + index)
-                            } else {
-                                closure.upvalues.get().expect("enclosing upvalues").get()[index]
-                                    .get()
-                                    .expect("upvalue is set")
-                            };
-                            upvalue.set(m, Some(captured));
-                        }
-                    }
                 }
                 op::CLOSE_UPVALUE => {
                     close_upvalues(m, state, stack, sp - 1);
@@ -640,24 +645,50 @@ impl Vm {
                     push!(Value::Obj(object::new_class(m, name)));
                 }
                 op::INHERIT => {
-                    let Some(superclass) = peek!(1).obj_ref().and_then(Obj::as_class) else {
+                    if !inherit(m, peek!(1), peek!(0)) {
                         throw!("Superclass must be a class.");
-                    };
-                    let subclass = peek!(0).obj_ref().expect("OP_INHERIT on a class").class();
-                    // Copy-down inheritance: methods defined later in the
-                    // subclass overwrite the copies.
-                    subclass.methods.add_all(m, &superclass.methods);
+                    }
                     sp -= 1;
                 }
                 op::METHOD => {
                     let name = read_string!();
-                    let class = peek!(1).obj_ref().expect("OP_METHOD on a class").class();
-                    class.methods.set(m, name, peek!(0));
+                    define_method(m, name, peek!(1), peek!(0));
                     sp -= 1;
                 }
                 other => unreachable!("invalid opcode {other}"),
             }
         }
+    }
+
+    /// String concatenation (the cold half of `ADD`); `None` unless both
+    /// operands are strings.
+    #[inline(never)]
+    fn concatenate<'m>(
+        &mut self,
+        m: &'m Mutator,
+        a: Value<'m>,
+        b: Value<'m>,
+    ) -> Option<Gc<'m, Obj>> {
+        let a = a.obj_ref()?.as_string()?;
+        let b = b.obj_ref()?.as_string()?;
+        // Built in a reused buffer: the string object copies the bytes into
+        // the heap if they are new.
+        self.scratch.clear();
+        self.scratch.extend_from_slice(a.bytes());
+        self.scratch.extend_from_slice(b.bytes());
+        Some(self.strings.intern(m, &self.scratch))
+    }
+
+    #[inline(never)]
+    fn print(&mut self, value: Value<'_>) {
+        // As clox, output errors (a closed pipe) are ignored.
+        let _ = match value.obj_ref().and_then(Obj::as_string) {
+            Some(s) => self
+                .out
+                .write_all(s.bytes())
+                .and_then(|_| self.out.write_all(b"\n")),
+            None => writeln!(self.out, "{value}"),
+        };
     }
 
     /// Call `callee` with the `argc` arguments on top of the stack (clox's
@@ -851,4 +882,82 @@ fn grow_stack<'m>(
     }
     state.stack.set(m, Some(new));
     Some(new.get())
+}
+
+/// A runtime error's message, built out of line to keep `execute` small.
+#[cold]
+#[inline(never)]
+fn message<S: Into<String>>(message: S) -> String {
+    message.into()
+}
+
+#[cold]
+#[inline(never)]
+fn arity_error(arity: usize, argc: usize) -> String {
+    format!("Expected {arity} arguments but got {argc}.")
+}
+
+/// `CLOSURE`: a new closure of `function`, capturing the upvalues its
+/// operands (from `ip` in `code`) name; returns it and the next `ip`.
+#[inline(never)]
+fn make_closure<'m>(
+    m: &'m Mutator,
+    state: &'m VmState,
+    enclosing: &'m object::Closure,
+    code: &[u8],
+    mut ip: usize,
+    base: usize,
+    function: Gc<'m, Obj>,
+) -> (Gc<'m, Obj>, usize) {
+    let new = object::new_closure(m, function);
+    if function.function().upvalue_count > 0 {
+        let upvalues = new
+            .get()
+            .closure()
+            .upvalues
+            .get()
+            .expect("new_closure made the array")
+            .get();
+        for upvalue in upvalues.iter() {
+            let is_local = code[ip] != 0;
+            let index = code[ip + 1] as usize;
+            ip += 2;
+            let captured = if is_local {
+                capture_upvalue(m, state, base + index)
+            } else {
+                enclosing.upvalues.get().expect("enclosing upvalues").get()[index]
+                    .get()
+                    .expect("upvalue is set")
+            };
+            upvalue.set(m, Some(captured));
+        }
+    }
+    (new, ip)
+}
+
+/// `INHERIT`: copy `superclass`'s methods into `subclass`; false if the
+/// superclass is not a class.
+#[inline(never)]
+fn inherit(m: &Mutator, superclass: Value<'_>, subclass: Value<'_>) -> bool {
+    let Some(superclass) = superclass.obj_ref().and_then(Obj::as_class) else {
+        return false;
+    };
+    let subclass = subclass.obj_ref().expect("OP_INHERIT on a class").class();
+    // Copy-down inheritance: methods defined later in the subclass
+    // overwrite the copies.
+    subclass.methods.add_all(m, &superclass.methods);
+    true
+}
+
+/// `METHOD`: add `method` to `class` as `name`.
+#[inline(never)]
+fn define_method(m: &Mutator, name: Gc<'_, Obj>, class: Value<'_>, method: Value<'_>) {
+    let class = class.obj_ref().expect("OP_METHOD on a class").class();
+    class.methods.set(m, name, method);
+}
+
+/// `SET_PROPERTY` of a field the instance does not have yet.
+#[inline(never)]
+fn add_field(m: &Mutator, instance: &object::Instance, name: Gc<'_, Obj>, value: Value<'_>) {
+    instance.fields.set(m, name, value);
 }
