@@ -47,6 +47,10 @@ const EMPTY: Slot = Slot {
 pub struct ThreadCache {
     heap: Arc<AllocHeap>,
     slots: Box<[Slot; NUM_SPAN_CLASSES]>,
+    /// Bytes this cache has taken from the heap: the free slots of every
+    /// span it cached, and every large object. Span-granular, like Go's
+    /// `heapLive`; the collector uses it to size a mutator's mark assists.
+    taken: u64,
 }
 
 impl ThreadCache {
@@ -55,7 +59,13 @@ impl ThreadCache {
         ThreadCache {
             heap,
             slots: Box::new([EMPTY; NUM_SPAN_CLASSES]),
+            taken: 0,
         }
+    }
+
+    /// Bytes taken from the heap so far (see the field's comment).
+    pub fn bytes_taken(&self) -> u64 {
+        self.taken
     }
 
     /// The heap this cache allocates from.
@@ -94,7 +104,11 @@ impl ThreadCache {
     ) -> Result<NonNull<u8>, AllocError> {
         match crate::size_class::size_class_of(size.max(1)) {
             Some(c) => self.alloc(SpanClass::new(c, noscan), flags),
-            None => self.heap.alloc_large(size, noscan, flags),
+            None => {
+                let p = self.heap.alloc_large(size, noscan, flags)?;
+                self.taken += size as u64;
+                Ok(p)
+            }
         }
     }
 
@@ -170,6 +184,8 @@ impl ThreadCache {
         let sp = self.heap.cache_span(spc)?;
         let span = self.heap.span(sp);
         let fi = span.freeindex.load(std::sync::atomic::Ordering::Relaxed);
+        let free = span.nelems() - span.alloc_count.load(std::sync::atomic::Ordering::Relaxed);
+        self.taken += (free * span.elem_size()) as u64;
         self.slots[spc.index()] = Slot {
             span: Some(sp),
             base: span.start(),

@@ -13,7 +13,8 @@
 //!    safepoint (a worker scans those of mutators parked or in a safe
 //!    region, holding their `running` lock); background mark workers drain
 //!    the grey pool while mutators run; mutators shade through the buffered
-//!    write barrier and, past the heap goal, assist at their safepoints.
+//!    write barrier and, once the heap passes the goal, assist at their
+//!    safepoints in proportion to what they allocated.
 //! 3. **Mark termination**: when every root set is scanned, the pool is
 //!    empty and no drainer is active, a worker stops the world, scans any
 //!    root set still pending and collects the flushed barrier buffers. If
@@ -208,6 +209,7 @@ impl HeapBuilder {
             marking: AtomicBool::new(false),
             pool: GreyPool::default(),
             pending_roots: AtomicUsize::new(0),
+            assist_ratio: AtomicU64::new(0),
             cycles: AtomicU64::new(0),
             history: Mutex::new(History::default()),
             gc_cpu_ns: AtomicU64::new(0),
@@ -294,6 +296,8 @@ pub(crate) struct HeapInner {
     pool: GreyPool,
     /// Mutators whose roots this cycle's mark has not scanned yet.
     pending_roots: AtomicUsize,
+    /// Bytes of scan work owed per byte allocated while marking (f64 bits).
+    assist_ratio: AtomicU64,
     cycles: AtomicU64,
     history: Mutex<History>,
     gc_cpu_ns: AtomicU64,
@@ -311,8 +315,9 @@ pub(crate) struct HeapInner {
 /// idle mutators' root sets.
 const WORKER_SLICE: usize = 8192;
 
-/// Objects an assist scans per safepoint.
-const ASSIST_BUDGET: usize = 4096;
+/// Average object size assumed when turning an assist's bytes of scan work
+/// into objects to scan.
+const ASSIST_BYTES_PER_OBJECT: f64 = 32.0;
 
 /// Times mark termination hands barrier work back to concurrent marking
 /// before it finishes the mark inside the pause.
@@ -377,9 +382,14 @@ impl HeapInner {
 
     /// Mark assist: a running mutator at a safepoint, past the heap goal
     /// while marking, scans a bounded amount of grey work.
-    pub(crate) fn assist(&self) {
+    pub(crate) fn assist(&self, allocated: u64) {
+        let ratio = f64::from_bits(self.assist_ratio.load(Relaxed));
+        let budget = (allocated as f64 * ratio / ASSIST_BYTES_PER_OBJECT) as usize;
+        if budget == 0 {
+            return;
+        }
         let start = Instant::now();
-        Tracer::new(&self.alloc).drain_pool(&self.pool, Some(ASSIST_BUDGET));
+        Tracer::new(&self.alloc).drain_pool(&self.pool, Some(budget));
         self.assist_ns
             .fetch_add(start.elapsed().as_nanos() as u64, Relaxed);
     }
@@ -472,8 +482,22 @@ impl HeapInner {
             return Some(number);
         }
         self.marking.store(true, Release);
-        let goal = self.pacer.lock().goal;
-        self.trigger.store(goal, Relaxed);
+        // Assists (Go's gcAssistAlloc, simplified): once the heap passes the
+        // goal, a mutator scans, at its safepoints, work in proportion to the
+        // bytes it allocated since its last assist, at the rate that would
+        // mark last cycle's live heap within the growth the goal allowed.
+        // (Starting them earlier, at the midpoint of the runway, doubled the
+        // number of cycles in GCBench: assists found little work to steal
+        // and slowed the mutator.)
+        let last_marked = self.history.lock().last_marked;
+        let (goal, ratio) = {
+            let p = self.pacer.lock();
+            let growth = p.goal.saturating_sub(last_marked).max(1 << 20);
+            (p.goal, last_marked as f64 / growth as f64)
+        };
+        let threshold = goal;
+        self.assist_ratio.store(ratio.to_bits(), Relaxed);
+        self.trigger.store(threshold.min(goal), Relaxed);
         let t1 = Instant::now();
         {
             let mut st = self.cycle.lock();

@@ -101,6 +101,9 @@ pub struct Mutator {
     shared: Arc<MutatorShared>,
     cache: RefCell<Option<CacheGuard>>,
     marking: Cell<bool>,
+    /// The cache's `bytes_taken` when this mutator last paid for its
+    /// allocation with a mark assist.
+    assist_base: Cell<u64>,
     /// The heap's address range, copied here so that the checks on every
     /// pointer store are two compares against registers.
     heap_range: (usize, usize),
@@ -143,6 +146,7 @@ impl Mutator {
             // mutator stops running again.
             marking: Cell::new(inner.marking()),
             heap_range: inner.alloc.range(),
+            assist_base: Cell::new(0),
             barrier_buf: RefCell::new(Vec::with_capacity(BARRIER_BUF)),
             _not_send: PhantomData,
         }
@@ -285,9 +289,11 @@ impl Mutator {
         inner.scan_roots(&self.shared);
         self.flush_barrier();
         if self.marking.get() && !inner.world.stop_requested() && !inner.debug.gcstress {
-            // Past the goal while marking: help, as a running mutator, so a
-            // stop-the-world phase waits for the bounded assist to end.
-            inner.assist();
+            // Past the assist threshold while marking: pay for what this
+            // thread allocated since its last assist, as a running mutator,
+            // so a stop-the-world phase waits for the bounded assist to end.
+            let taken = self.with_cache(|c| c.bytes_taken());
+            inner.assist(taken.saturating_sub(self.assist_base.replace(taken)));
             if !inner.world.stop_requested() {
                 return;
             }
@@ -333,7 +339,12 @@ impl Mutator {
         self.heap.inner().world.enter_running();
         *self.shared.running.lock() = true;
         *self.cache.get_mut() = Some(self.shared.cache.lock_arc());
-        self.marking.set(self.heap.inner().marking());
+        let marking = self.heap.inner().marking();
+        if marking && !self.marking.get() {
+            // Assist debt counts from the start of this mark.
+            self.assist_base.set(self.with_cache(|c| c.bytes_taken()));
+        }
+        self.marking.set(marking);
     }
 
     /// Whether stores must run the write barrier.
