@@ -12,6 +12,11 @@
 //! - One mutator per heap per thread: a second would deadlock the first at
 //!   its next stop-the-world (the thread cannot be at a safepoint and running
 //!   at once), so it is refused with a panic.
+//! - Known limit: a thread attached to two heaps counts as running on the
+//!   second while it parks at a safepoint of the first. Two threads both
+//!   attached to heaps A and B, one parking on A while the other parks on B,
+//!   wait on each other forever. Programs using several heaps per thread
+//!   should call `blocking` on the other heaps' mutators around a safepoint.
 //! - Destructors run by lazy sweeping inside an allocation cannot allocate
 //!   on the same mutator: the cache is a `RefCell`, and reentry panics with a
 //!   message instead of aliasing it.
