@@ -3,7 +3,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use tricolor::{DebugFlags, Gc, GlobalRoot, Heap, HeapBuilder, Member, Mutator, Trace, Weak};
+use tricolor::{
+    DebugFlags, Gc, GlobalRoot, Heap, HeapBuilder, Member, Mutator, NanBox, NanValue, Trace, Weak,
+};
 
 mod common;
 use common::DropCounter as Counted;
@@ -109,6 +111,97 @@ fn dropping_a_root_releases_its_object() {
     drop(r);
     m.collect();
     assert_eq!(drops.load(Ordering::SeqCst), 1);
+}
+
+/// A value cell whose one word is a number or a pointer.
+#[derive(Trace)]
+struct Cell {
+    value: NanBox<Obj>,
+}
+
+#[test]
+fn nanbox_slots_keep_pointers_alive_and_numbers_release_them() {
+    let heap = quiet_heap();
+    let mut m = heap.mutator();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let cells = m.root(m.alloc_array(3, |_| NanBox::<Obj>::from_f64(0.0)));
+    {
+        let c = cells.get(&m);
+        c[0].set(&m, NanValue::from_gc(obj(&m, 10, &drops)));
+        c[1].set(&m, NanValue::from_gc(obj(&m, 11, &drops)));
+        c[2].set(&m, NanValue::from_f64(2.5));
+    }
+    m.collect();
+    assert_eq!(drops.load(Ordering::SeqCst), 0);
+    {
+        let c = cells.get(&m);
+        verify(&c[0].get().as_gc().expect("still a pointer"));
+        assert_eq!(c[1].get().as_gc().map(|o| o.value), Some(11));
+        assert_eq!(f64::from_bits(c[2].get().bits()), 2.5);
+        // Overwriting a pointer with a number drops the last reference.
+        c[1].set(&m, NanValue::from_f64(-0.0));
+    }
+    m.collect();
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+    let c = cells.get(&m);
+    verify(&c[0].get().as_gc().expect("still a pointer"));
+    assert!(!c[1].get().is_gc());
+    assert_eq!(c[1].get().bits(), (-0.0f64).to_bits());
+    // A one-field struct of a NanBox traces the same way.
+    let cell = m.alloc(Cell {
+        value: NanBox::from_bits(7),
+    });
+    cell.value.set(&m, c[0].get());
+    assert!(Gc::ptr_eq(
+        cell.value.get().as_gc().unwrap(),
+        c[0].get().as_gc().unwrap()
+    ));
+}
+
+#[test]
+fn nanbox_numbers_never_read_back_as_pointers() {
+    // Every NaN, whatever its payload, is stored as the default NaN.
+    for bits in [
+        0xFFFC_0000_0000_0000u64,
+        0xFFFC_1234_5678_9ABC,
+        0x7FFC_0000_0000_0001,
+    ] {
+        let v = NanValue::<Obj>::from_f64(f64::from_bits(bits));
+        assert_eq!(v.bits(), 0x7FF8_0000_0000_0000, "{bits:#x}");
+        assert!(!v.is_gc());
+    }
+    // Other numbers keep their bits.
+    for n in [0.0, -0.0, -1.5, f64::INFINITY, f64::NEG_INFINITY, f64::MAX] {
+        assert_eq!(NanValue::<Obj>::from_f64(n).bits(), n.to_bits());
+    }
+}
+
+#[test]
+#[should_panic(expected = "encode GC pointers")]
+fn nanbox_immediates_cannot_use_the_pointer_pattern() {
+    NanValue::<Obj>::from_bits(0xFFFC_0000_0000_1000);
+}
+
+#[test]
+#[should_panic(expected = "not inside a GC object")]
+fn nanbox_outside_the_heap_cannot_hold_a_pointer() {
+    let heap = quiet_heap();
+    let m = heap.mutator();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let outside = NanBox::<Obj>::from_f64(1.0);
+    outside.set(&m, NanValue::from_gc(obj(&m, 1, &drops)));
+}
+
+#[test]
+#[should_panic(expected = "another heap")]
+fn nanbox_rejects_an_object_of_another_heap() {
+    let (h1, h2) = (quiet_heap(), quiet_heap());
+    let (m1, m2) = (h1.mutator(), h2.mutator());
+    let drops = Arc::new(AtomicUsize::new(0));
+    let cell = m1.alloc(Cell {
+        value: NanBox::from_f64(0.0),
+    });
+    cell.value.set(&m1, NanValue::from_gc(obj(&m2, 2, &drops)));
 }
 
 #[test]

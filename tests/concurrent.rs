@@ -1,11 +1,15 @@
 //! Concurrent marking under stress: several mutator threads mutate a shared
 //! graph while cycles run back to back, with `gccheckmark` verifying every
-//! mark. Bounded in operations, never in time.
+//! mark. Bounded in operations, never in time. Links are both `Member`s
+//! and `NanBox`es, so both slot kinds' barriers are exercised.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use tricolor::{DebugFlags, GcArray, GlobalRoot, HeapBuilder, Member, Mutator, Trace};
+use tricolor::{
+    DebugFlags, Gc, GcArray, GlobalRoot, HeapBuilder, Member, Mutator, NanBox, NanValue, Root,
+    Trace,
+};
 
 mod common;
 use common::DropCounter;
@@ -14,7 +18,9 @@ use common::DropCounter;
 struct Node {
     id: u64,
     sum: u64,
-    kids: [Member<Node>; 2],
+    next: Member<Node>,
+    /// A NaN-boxed link: a node, or a number when cut.
+    side: NanBox<Node>,
     dropped: DropCounter,
 }
 
@@ -31,12 +37,13 @@ impl Census {
     }
 }
 
-fn node<'m>(m: &'m Mutator, id: u64, census: &Census) -> tricolor::Gc<'m, Node> {
+fn node<'m>(m: &'m Mutator, id: u64, census: &Census) -> Gc<'m, Node> {
     census.made.fetch_add(1, Ordering::SeqCst);
     m.alloc(Node {
         id,
         sum: checksum(id),
-        kids: [Member::null(), Member::null()],
+        next: Member::null(),
+        side: NanBox::from_f64(0.0),
         dropped: DropCounter(census.dropped.clone()),
     })
 }
@@ -71,14 +78,17 @@ impl Rng {
 
 const SLOTS: usize = 64;
 
+/// The nodes `n` links to.
+fn links(n: &Node) -> impl Iterator<Item = Gc<'_, Node>> {
+    n.next.get().into_iter().chain(n.side.get().as_gc())
+}
+
 fn walk(n: &Node, depth: u32, seen: &mut usize) {
     verify(n);
     *seen += 1;
     if depth > 0 {
-        for k in &n.kids {
-            if let Some(c) = k.get() {
-                walk(&c, depth - 1, seen);
-            }
+        for c in links(n) {
+            walk(&c, depth - 1, seen);
         }
     }
 }
@@ -91,6 +101,9 @@ fn mutate(
     ops: usize,
 ) {
     let mut rng = Rng(seed);
+    // A side link taken out of the graph and kept only in this thread's
+    // roots for a while (across safepoints), then put back.
+    let mut held: Option<Root<Node>> = None;
     for op in 0..ops {
         {
             let g = graph.get(m);
@@ -101,10 +114,10 @@ fn mutate(
                     let n = node(m, id, census);
                     // Link the old occupant below the new node, then replace it:
                     // the barrier sees both the deletion and the insertion.
-                    n.kids[0].set(m, slot.get());
+                    n.next.set(m, slot.get());
                     slot.set(m, Some(n));
                 }
-                2 | 5 => {
+                2 => {
                     // Move a deep subtree: find a node some steps down the
                     // chain, store it into another node, then cut it from its
                     // old parent. Without the barrier's deletion half the
@@ -112,18 +125,59 @@ fn mutate(
                     let other = &g[rng.below(SLOTS as u64)];
                     if let (Some(mut parent), Some(b)) = (slot.get(), other.get()) {
                         for _ in 0..rng.below(24) {
-                            match parent.get().kids[0].get() {
-                                Some(next) if next.kids[0].get().is_some() => parent = next,
+                            match parent.get().next.get() {
+                                Some(next) if next.next.get().is_some() => parent = next,
                                 _ => break,
                             }
                         }
                         verify(&parent);
-                        let moved = parent.get().kids[0].get();
-                        b.kids[1].set(m, moved);
-                        parent.kids[0].set(m, None);
+                        if let Some(moved) = parent.get().next.get() {
+                            b.side.set(m, NanValue::from_gc(moved));
+                            parent.next.set(m, None);
+                        }
+                    }
+                }
+                5 => {
+                    // Move a side link to another node and overwrite the old
+                    // one with a number: the deletion is a non-pointer store.
+                    let other = &g[rng.below(SLOTS as u64)];
+                    if let (Some(a), Some(b)) = (slot.get(), other.get()) {
+                        let moved = a.get().side.get();
+                        b.side.set(m, moved);
+                        a.side.set(m, NanValue::from_f64(op as f64));
                     }
                 }
                 3 => slot.set(m, None),
+                6 => match held.take() {
+                    // Once this thread's roots are scanned, a pointer taken
+                    // from the heap into them is safe only because the
+                    // number store that unlinks it shades it (deletion half).
+                    None => {
+                        // From deep in a chain, where objects are old and
+                        // likely still unmarked.
+                        let mut at = slot.get();
+                        for _ in 0..rng.below(32) {
+                            match at {
+                                Some(a) if a.get().side.get().is_gc() => break,
+                                Some(a) => at = a.get().next.get(),
+                                None => break,
+                            }
+                        }
+                        if let Some(a) = at {
+                            if let Some(p) = a.get().side.get().as_gc() {
+                                held = Some(m.root(p));
+                                a.side.set(m, NanValue::from_f64(-1.0));
+                            }
+                        }
+                    }
+                    Some(r) => {
+                        if let Some(a) = slot.get() {
+                            let p = r.get(m);
+                            verify(&p);
+                            a.side.set(m, NanValue::from_gc(p));
+                        }
+                    }
+                },
                 _ => {
                     if let Some(n) = slot.get() {
                         let mut seen = 0;
@@ -150,7 +204,7 @@ fn stress(builder: HeapBuilder) {
             for i in 0..200 {
                 let id = (s * 1000 + i) as u64;
                 let n = node(&m, id, &census);
-                n.kids[0].set(&m, slot.get());
+                n.next.set(&m, slot.get());
                 slot.set(&m, Some(n));
             }
         }
@@ -187,11 +241,7 @@ fn stress(builder: HeapBuilder) {
             verify(&n);
             if seen.insert(n.id) {
                 stack.push(n.id);
-                for k in &n.get().kids {
-                    if let Some(c) = k.get() {
-                        nodes.push(c);
-                    }
-                }
+                nodes.extend(links(n.get()));
             }
         }
         seen.len()

@@ -71,6 +71,19 @@ impl<'m, T: Trace + 'static> Gc<'m, T> {
         }
     }
 
+    /// `from_base` for an address known not to be null (no check).
+    ///
+    /// # Safety
+    /// As `from_base`, and `base` is not 0.
+    #[inline(always)]
+    pub(crate) unsafe fn from_nonnull_base(base: usize) -> Gc<'m, T> {
+        Gc {
+            // SAFETY: the caller guarantees `base` is not 0.
+            base: unsafe { NonNull::new_unchecked(base as *mut u8) },
+            _marker: PhantomData,
+        }
+    }
+
     /// The object's base address (the value sits at a fixed offset after it).
     #[inline]
     pub(crate) fn base(self) -> usize {

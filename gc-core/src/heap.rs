@@ -45,6 +45,7 @@ use parking_lot::{Condvar, Mutex};
 use crate::config::{self, ConfigError, DebugFlags};
 use crate::mark::{checkmark, GreyPool, Tracer};
 use crate::mutator::{attached_here, Mutator, MutatorShared};
+use crate::nanbox::ADDRESS_LIMIT;
 use crate::object::drop_object;
 use crate::pacer::Pacer;
 use crate::roots::SlotTable;
@@ -60,6 +61,13 @@ pub enum GcError {
     Config(ConfigError),
     /// The allocator could not reserve the heap.
     Alloc(AllocError),
+    /// The OS placed the heap's reservation above the 48-bit addresses a
+    /// [`NanBox`](crate::NanBox) can encode (only possible with 57-bit
+    /// virtual addresses); `end` is the reservation's end.
+    AddressRange {
+        /// One past the reservation's last byte.
+        end: usize,
+    },
 }
 
 impl std::fmt::Display for GcError {
@@ -67,6 +75,11 @@ impl std::fmt::Display for GcError {
         match self {
             GcError::Config(e) => e.fmt(f),
             GcError::Alloc(e) => e.fmt(f),
+            GcError::AddressRange { end } => write!(
+                f,
+                "the heap was reserved up to {end:#x}, above the 48-bit addresses NanBox \
+                 encodes; run with 48-bit virtual addresses"
+            ),
         }
     }
 }
@@ -193,6 +206,10 @@ impl HeapBuilder {
             on_free: Some(drop_object),
             ..HeapConfig::default()
         })?;
+        let (base, len) = alloc.range();
+        if base + len > ADDRESS_LIMIT {
+            return Err(GcError::AddressRange { end: base + len });
+        }
         let pacer = Pacer::new(self.percent, self.mem_limit);
         let inner = Arc::new(HeapInner {
             alloc,

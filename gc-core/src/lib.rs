@@ -10,12 +10,13 @@
 //!   next safepoint, [`Root<T>`](Root) / [`GlobalRoot<T>`](GlobalRoot) that
 //!   outlive safepoints, [`Member<T>`](Member) pointer fields inside GC
 //!   objects, [`GcArray<T>`](GcArray) for sequences of them, and
-//!   [`Weak<T>`](Weak);
+//!   [`Weak<T>`](Weak), and [`NanBox<T>`](NanBox), a one-word NaN-boxed
+//!   value slot for dynamically typed VMs;
 //! - [`Trace`], normally derived, which tells the marker where a type keeps
 //!   its GC pointers.
 //!
 //! Files, one concept each: `object` (layout and headers), `gc` (`Gc`,
-//! `Member`), `array` (`GcArray`), `roots`, `weak`, `mark`, `world` (stop-the-world handshake),
+//! `Member`), `nanbox` (`NanBox`), `array` (`GcArray`), `roots`, `weak`, `mark`, `world` (stop-the-world handshake),
 //! `mutator`, `heap` (the cycle), `pacer`, `sweep` (background sweeper),
 //! `signal` (waking background threads),
 //! `config` (environment), `stats` (counters and gctrace).
@@ -26,6 +27,7 @@ mod gc;
 mod heap;
 mod mark;
 mod mutator;
+mod nanbox;
 mod object;
 mod pacer;
 mod roots;
@@ -43,6 +45,7 @@ pub use gc::{Gc, Member};
 pub use gc_alloc::{AllocError, AllocStats};
 pub use heap::{GcError, Heap, HeapBuilder};
 pub use mutator::Mutator;
+pub use nanbox::{NanBox, NanValue};
 pub use roots::{GlobalRoot, Root};
 pub use stats::{GcStats, PAUSE_HISTORY};
 pub use trace::{NoGc, Trace, Tracer};
