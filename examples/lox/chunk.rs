@@ -2,8 +2,16 @@
 //!
 //! The instruction set is clox's, one byte per opcode followed by its
 //! operands (a constant or slot index byte, a 16-bit big-endian jump
-//! offset, or an argument count). Opcodes are plain `u8` constants rather
-//! than an enum so the VM can `match` on the raw byte without converting it.
+//! offset, or an argument count), plus a few fused instructions for common
+//! pairs (as CPython's and Lua's compilers do): `this.name` reads and
+//! writes, arithmetic and comparison with a number literal on the right,
+//! `>=`/`<=` without a separate `NOT`, and a conditional jump that pops its
+//! condition on both paths. Each behaves exactly as the sequence it
+//! replaces, errors and their lines included. Global variable
+//! instructions carry a two-byte slot number after the name constant (see
+//! `globals.rs`). Opcodes are plain `u8`
+//! constants rather than an enum so the VM can `match` on the raw byte
+//! without converting it.
 //!
 //! While a function is compiled its chunk is a `ChunkBuilder`, ordinary
 //! Rust vectors whose constants are unrooted `Value`s: compilation never
@@ -50,6 +58,22 @@ pub mod op {
     pub const CLASS: u8 = 34;
     pub const INHERIT: u8 = 35;
     pub const METHOD: u8 = 36;
+    /// `this.name` (`GET_LOCAL 0` + `GET_PROPERTY`), operand the name.
+    pub const GET_THIS_PROPERTY: u8 = 37;
+    /// `this.name = value` with only the value on the stack; leaves it.
+    pub const SET_THIS_PROPERTY: u8 = 38;
+    /// `CONSTANT k` + the operation, for a number constant `k`.
+    pub const ADD_CONSTANT: u8 = 39;
+    pub const SUBTRACT_CONSTANT: u8 = 40;
+    pub const LESS_CONSTANT: u8 = 41;
+    pub const GREATER_CONSTANT: u8 = 42;
+    /// `LESS` + `NOT` (`>=`) and `GREATER` + `NOT` (`<=`): as in clox,
+    /// `a >= b` is `!(a < b)`, which differs from IEEE `>=` for NaN.
+    pub const NOT_LESS: u8 = 43;
+    pub const NOT_GREATER: u8 = 44;
+    /// `JUMP_IF_FALSE` whose condition is popped on both paths (an `if`
+    /// or loop condition: the `POP` after the jump and at its target).
+    pub const POP_JUMP_IF_FALSE: u8 = 45;
 }
 
 /// A chunk under construction.
@@ -65,6 +89,13 @@ impl<'m> ChunkBuilder<'m> {
     pub fn write(&mut self, byte: u8, line: u32) {
         self.code.push(byte);
         self.lines.push(line);
+    }
+
+    /// Drop the bytes from `len` on (to replace them by a fused
+    /// instruction; no jump may target inside them).
+    pub fn truncate(&mut self, len: usize) {
+        self.code.truncate(len);
+        self.lines.truncate(len);
     }
 
     /// Append a constant and return its index (the caller enforces the

@@ -11,6 +11,7 @@
 use tricolor::{Gc, Mutator};
 
 use crate::chunk::{op, ChunkBuilder};
+use crate::globals::GlobalNames;
 use crate::object::{self, Obj};
 use crate::scanner::{Scanner, Token, TokenKind};
 use crate::strings::Interner;
@@ -107,6 +108,7 @@ struct ClassState {
 struct Parser<'src, 'm, 'i> {
     m: &'m Mutator,
     strings: &'i mut Interner,
+    globals: &'i mut GlobalNames,
     scanner: Scanner<'src>,
     current: Token<'src>,
     previous: Token<'src>,
@@ -116,11 +118,22 @@ struct Parser<'src, 'm, 'i> {
     fns: Vec<FnState<'src, 'm>>,
     /// Innermost class last.
     classes: Vec<ClassState>,
+    /// (function depth, code length) just after a `this` that compiled to
+    /// `GET_LOCAL 0` and is directly followed by `.`, so the `.name` can
+    /// fuse with it. Only set when the next token is the dot: then no jump
+    /// can target the end of that `GET_LOCAL` (a grouping such as
+    /// `(a and this).x` ends with `)`, not `this`), so dropping it is safe.
+    this_end: (usize, usize),
 }
 
 /// Compile `source` to the top-level script function, or report the errors
 /// to stderr and return `None`.
-pub fn compile<'m>(m: &'m Mutator, strings: &mut Interner, source: &str) -> Option<Gc<'m, Obj>> {
+pub fn compile<'m>(
+    m: &'m Mutator,
+    strings: &mut Interner,
+    globals: &mut GlobalNames,
+    source: &str,
+) -> Option<Gc<'m, Obj>> {
     let start = Token {
         kind: TokenKind::Eof,
         lexeme: "",
@@ -129,6 +142,7 @@ pub fn compile<'m>(m: &'m Mutator, strings: &mut Interner, source: &str) -> Opti
     let mut p = Parser {
         m,
         strings,
+        globals,
         scanner: Scanner::new(source),
         current: start,
         previous: start,
@@ -136,6 +150,7 @@ pub fn compile<'m>(m: &'m Mutator, strings: &mut Interner, source: &str) -> Opti
         panic_mode: false,
         fns: Vec::new(),
         classes: Vec::new(),
+        this_end: (usize::MAX, 0),
     };
     p.begin_function(FunctionKind::Script, None);
     p.advance();
@@ -407,7 +422,23 @@ impl<'src, 'm> Parser<'src, 'm, '_> {
             self.mark_initialized();
             return;
         }
-        self.emit2(op::DEFINE_GLOBAL, global);
+        self.emit_global(op::DEFINE_GLOBAL, global);
+    }
+
+    /// A global variable instruction: the name constant `constant`, then
+    /// the variable's two-byte slot number.
+    fn emit_global(&mut self, instruction: u8, constant: u8) {
+        let name = match self.chunk().constants.get(constant as usize) {
+            Some(Value::Obj(name)) => name.string().text().into_owned(),
+            // Only after "Too many constants" was reported.
+            _ => String::new(),
+        };
+        let slot = self.globals.slot(&name).unwrap_or_else(|| {
+            self.error("Too many global variables.");
+            0
+        });
+        self.emit2(instruction, constant);
+        self.emit2((slot >> 8) as u8, slot as u8);
     }
 
     fn resolve_local(&mut self, fn_index: usize, name: &str) -> Option<u8> {
@@ -621,12 +652,10 @@ impl<'src, 'm> Parser<'src, 'm, '_> {
         self.consume(TokenKind::LeftParen, "Expect '(' after 'if'.");
         self.expression();
         self.consume(TokenKind::RightParen, "Expect ')' after condition.");
-        let then_jump = self.emit_jump(op::JUMP_IF_FALSE);
-        self.emit(op::POP);
+        let then_jump = self.emit_jump(op::POP_JUMP_IF_FALSE);
         self.statement();
         let else_jump = self.emit_jump(op::JUMP);
         self.patch_jump(then_jump);
-        self.emit(op::POP);
         if self.match_token(TokenKind::Else) {
             self.statement();
         }
@@ -638,12 +667,10 @@ impl<'src, 'm> Parser<'src, 'm, '_> {
         self.consume(TokenKind::LeftParen, "Expect '(' after 'while'.");
         self.expression();
         self.consume(TokenKind::RightParen, "Expect ')' after condition.");
-        let exit_jump = self.emit_jump(op::JUMP_IF_FALSE);
-        self.emit(op::POP);
+        let exit_jump = self.emit_jump(op::POP_JUMP_IF_FALSE);
         self.statement();
         self.emit_loop(loop_start);
         self.patch_jump(exit_jump);
-        self.emit(op::POP);
     }
 
     fn for_statement(&mut self) {
@@ -662,8 +689,7 @@ impl<'src, 'm> Parser<'src, 'm, '_> {
         if !self.match_token(TokenKind::Semicolon) {
             self.expression();
             self.consume(TokenKind::Semicolon, "Expect ';' after loop condition.");
-            exit_jump = Some(self.emit_jump(op::JUMP_IF_FALSE));
-            self.emit(op::POP);
+            exit_jump = Some(self.emit_jump(op::POP_JUMP_IF_FALSE));
         }
 
         if !self.match_token(TokenKind::RightParen) {
@@ -683,7 +709,6 @@ impl<'src, 'm> Parser<'src, 'm, '_> {
         self.emit_loop(loop_start);
         if let Some(exit) = exit_jump {
             self.patch_jump(exit);
-            self.emit(op::POP);
         }
         self.end_scope();
     }
@@ -786,21 +811,52 @@ impl<'src, 'm> Parser<'src, 'm, '_> {
 
     fn binary(&mut self) {
         let operator = self.previous.kind;
+        let right_start = self.chunk().code.len();
         self.parse_precedence(infix_precedence(operator).next());
         use TokenKind as T;
+        let fused = match operator {
+            T::Plus => Some(op::ADD_CONSTANT),
+            T::Minus => Some(op::SUBTRACT_CONSTANT),
+            T::Less => Some(op::LESS_CONSTANT),
+            T::Greater => Some(op::GREATER_CONSTANT),
+            _ => None,
+        };
+        if let Some(fused) = fused {
+            if let Some(k) = self.take_number_constant(right_start) {
+                self.emit2(fused, k);
+                return;
+            }
+        }
         match operator {
             T::BangEqual => self.emit2(op::EQUAL, op::NOT),
             T::EqualEqual => self.emit(op::EQUAL),
             T::Greater => self.emit(op::GREATER),
-            T::GreaterEqual => self.emit2(op::LESS, op::NOT),
+            T::GreaterEqual => self.emit(op::NOT_LESS),
             T::Less => self.emit(op::LESS),
-            T::LessEqual => self.emit2(op::GREATER, op::NOT),
+            T::LessEqual => self.emit(op::NOT_GREATER),
             T::Plus => self.emit(op::ADD),
             T::Minus => self.emit(op::SUBTRACT),
             T::Star => self.emit(op::MULTIPLY),
             T::Slash => self.emit(op::DIVIDE),
             _ => unreachable!("not a binary operator: {operator:?}"),
         }
+    }
+
+    /// If the code from `start` is exactly `CONSTANT k` for a number `k`
+    /// (the whole right operand is a number literal), drop it and return
+    /// `k` for a fused instruction. Two bytes from one literal contain no
+    /// jump target, so dropping them is safe.
+    fn take_number_constant(&mut self, start: usize) -> Option<u8> {
+        let chunk = self.chunk();
+        if chunk.code.len() != start + 2 || chunk.code[start] != op::CONSTANT {
+            return None;
+        }
+        let k = chunk.code[start + 1];
+        if !matches!(chunk.constants[k as usize], Value::Number(_)) {
+            return None;
+        }
+        chunk.truncate(start);
+        Some(k)
     }
 
     fn and(&mut self) {
@@ -842,12 +898,41 @@ impl<'src, 'm> Parser<'src, 'm, '_> {
         self.emit2(op::CALL, argc);
     }
 
+    /// Whether the receiver just compiled is `this` as `GET_LOCAL 0`; if
+    /// so, drop that instruction (the caller emits a fused one).
+    fn take_this_receiver(&mut self) -> bool {
+        let at = (self.fns.len(), self.chunk().code.len());
+        if std::mem::replace(&mut self.this_end, (usize::MAX, 0)) != at {
+            return false;
+        }
+        let chunk = self.chunk();
+        let len = chunk.code.len();
+        if len < 2 || chunk.code[len - 2] != op::GET_LOCAL || chunk.code[len - 1] != 0 {
+            return false;
+        }
+        chunk.truncate(len - 2);
+        true
+    }
+
     fn dot(&mut self, can_assign: bool) {
+        let this_receiver = self.take_this_receiver();
         self.consume(TokenKind::Identifier, "Expect property name after '.'.");
         let name = self.identifier_constant(self.previous.lexeme);
+        if this_receiver && !(can_assign && self.check(TokenKind::Equal)) {
+            if self.check(TokenKind::LeftParen) {
+                self.emit2(op::GET_LOCAL, 0);
+            } else {
+                self.emit2(op::GET_THIS_PROPERTY, name);
+                return;
+            }
+        }
         if can_assign && self.match_token(TokenKind::Equal) {
             self.expression();
-            self.emit2(op::SET_PROPERTY, name);
+            if this_receiver {
+                self.emit2(op::SET_THIS_PROPERTY, name);
+            } else {
+                self.emit2(op::SET_PROPERTY, name);
+            }
         } else if self.match_token(TokenKind::LeftParen) {
             // `a.b(...)` in one instruction, without a bound method object.
             let argc = self.argument_list();
@@ -872,11 +957,16 @@ impl<'src, 'm> Parser<'src, 'm, '_> {
             let constant = self.identifier_constant(name.lexeme);
             (op::GET_GLOBAL, op::SET_GLOBAL, constant)
         };
-        if can_assign && self.match_token(TokenKind::Equal) {
+        let instruction = if can_assign && self.match_token(TokenKind::Equal) {
             self.expression();
-            self.emit2(set_op, arg);
+            set_op
         } else {
-            self.emit2(get_op, arg);
+            get_op
+        };
+        if instruction == op::GET_GLOBAL || instruction == op::SET_GLOBAL {
+            self.emit_global(instruction, arg);
+        } else {
+            self.emit2(instruction, arg);
         }
     }
 
@@ -886,6 +976,9 @@ impl<'src, 'm> Parser<'src, 'm, '_> {
             return;
         }
         self.variable(false);
+        if self.check(TokenKind::Dot) {
+            self.this_end = (self.fns.len(), self.chunk().code.len());
+        }
     }
 
     fn super_(&mut self) {

@@ -19,6 +19,7 @@
 
 mod chunk;
 mod compiler;
+mod globals;
 mod object;
 mod scanner;
 mod strings;

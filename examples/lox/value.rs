@@ -4,19 +4,14 @@
 //!   plain enum whose object case is an unrooted `Gc<'m, Obj>`. It can never
 //!   be held across `Mutator::safepoint` (the borrow checker sees to that).
 //! - `Slot` is a value stored *inside* the GC heap (stack slots, constants,
-//!   table entries, closed upvalues, a bound method's receiver). The marker
-//!   may read it while the VM runs, so both halves are atomics: an object
-//!   pointer in a `Member<Obj>` (written through the write barrier) and
-//!   everything else NaN-boxed in an `AtomicU64`.
-//!
-//! A slot holds an object exactly when its member is non-null. Storing a
-//! non-object clears the member, so a dead object is not kept alive by a
-//! slot that has since been overwritten with a number.
+//!   table entries, closed upvalues, a bound method's receiver): one
+//!   NaN-boxed word in the collector's `NanBox`, which the marker reads
+//!   while the VM runs and which every store updates through the write
+//!   barrier (a number overwriting an object included).
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use tricolor::{Gc, Member, Mutator, Trace};
+use tricolor::{Gc, Mutator, NanBox, NanValue, Trace};
 
 use crate::object::Obj;
 
@@ -30,12 +25,6 @@ pub enum Value<'m> {
 }
 
 impl<'m> Value<'m> {
-    /// Lox truthiness: only `nil` and `false` are false.
-    #[inline]
-    pub fn is_falsey(self) -> bool {
-        matches!(self, Value::Nil | Value::Bool(false))
-    }
-
     /// clox's `valuesEqual`: numbers by IEEE equality (so `nan != nan`),
     /// objects by identity (strings are interned, so identity is equality).
     #[inline]
@@ -116,39 +105,55 @@ fn strip_zeros(s: &str) -> &str {
     }
 }
 
-// NaN-boxing of the non-object values in a slot's `bits`. Numbers are their
-// own IEEE bits; nil and the booleans are quiet NaNs with payloads no
-// arithmetic produces (and `Slot::set` canonicalises a NaN that would
-// collide, so a number never reads back as nil or a boolean).
+// The NaN-boxing of a slot's word. Objects are the collector's pointer
+// words (`NanValue::from_gc`, top 16 bits 0xFFFC); numbers are their own
+// IEEE bits, every NaN as the default NaN `0x7FF8…` (`NanValue::from_f64`);
+// nil and the booleans are quiet NaNs with other payloads. So a word is a
+// number exactly when its `QNAN` bits are not all set.
 const QNAN: u64 = 0x7ffc_0000_0000_0000;
 const TAG_NIL: u64 = QNAN | 1;
 const TAG_FALSE: u64 = QNAN | 2;
 const TAG_TRUE: u64 = QNAN | 3;
+/// A global variable slot not defined yet (see `globals.rs`). Never read
+/// as a value: the VM checks for it first.
+const TAG_UNDEFINED: u64 = QNAN | 4;
 
-/// A Lox value stored inside a GC object.
+/// A Lox value stored inside a GC object: one word the collector traces.
 #[derive(Trace)]
 pub struct Slot {
-    bits: AtomicU64,
-    obj: Member<Obj>,
+    word: NanBox<Obj>,
 }
 
 impl Slot {
-    /// A slot holding `nil` (slots are created empty: a `Member` can only be
-    /// set once it is inside the heap).
+    /// A slot holding `nil` (slots are created empty: a pointer can only be
+    /// stored once the slot is inside the heap).
     pub fn nil() -> Slot {
         Slot {
-            bits: AtomicU64::new(TAG_NIL),
-            obj: Member::null(),
+            word: NanBox::from_bits(TAG_NIL),
         }
+    }
+
+    /// A global variable slot that no definition has run for yet.
+    pub fn undefined() -> Slot {
+        Slot {
+            word: NanBox::from_bits(TAG_UNDEFINED),
+        }
+    }
+
+    /// Whether this is a global slot not defined yet.
+    #[inline(always)]
+    pub fn is_undefined(&self) -> bool {
+        self.word.get().bits() == TAG_UNDEFINED
     }
 
     /// The value, valid as long as the borrow of the slot.
     #[inline(always)]
     pub fn get(&self) -> Value<'_> {
-        if let Some(o) = self.obj.get() {
+        let word = self.word.get();
+        if let Some(o) = word.as_gc() {
             return Value::Obj(o);
         }
-        match self.bits.load(Relaxed) {
+        match word.bits() {
             TAG_NIL => Value::Nil,
             TAG_FALSE => Value::Bool(false),
             TAG_TRUE => Value::Bool(true),
@@ -160,77 +165,47 @@ impl Slot {
     /// path for arithmetic and comparisons).
     #[inline(always)]
     pub fn number(&self) -> Option<f64> {
-        let bits = self.bits.load(Relaxed);
-        if self.obj.is_null() && (bits & !3 != QNAN || bits == QNAN) {
-            Some(f64::from_bits(bits))
-        } else {
-            None
-        }
+        let bits = self.word.get().bits();
+        (bits & QNAN != QNAN).then(|| f64::from_bits(bits))
+    }
+
+    /// Lox truthiness of the slot's value (only `nil` and `false` are
+    /// false), from the word alone.
+    #[inline(always)]
+    pub fn is_falsey(&self) -> bool {
+        matches!(self.word.get().bits(), TAG_NIL | TAG_FALSE)
     }
 
     /// Copy `src` into this slot (`set(m, src.get())`, without decoding
     /// the value and encoding it again).
     #[inline(always)]
     pub fn copy_from(&self, m: &Mutator, src: &Slot) {
-        match src.obj.get() {
-            Some(o) => {
-                if !self.obj.get().is_some_and(|old| Gc::ptr_eq(old, o)) {
-                    self.obj.set(m, Some(o));
-                }
-            }
-            None => self.set_bits(m, src.bits.load(Relaxed)),
-        }
+        self.word.set(m, src.word.get());
     }
 
     /// Store the number `n` (`set(m, Value::Number(n))`, without the match).
     #[inline(always)]
     pub fn set_number(&self, m: &Mutator, n: f64) {
-        self.set_bits(m, canonical_bits(n));
+        self.word.set(m, NanValue::from_f64(n));
     }
 
     /// Store a boolean.
     #[inline(always)]
     pub fn set_bool(&self, m: &Mutator, b: bool) {
-        self.set_bits(m, if b { TAG_TRUE } else { TAG_FALSE });
-    }
-
-    #[inline(always)]
-    fn set_bits(&self, m: &Mutator, bits: u64) {
-        self.bits.store(bits, Relaxed);
-        if !self.obj.is_null() {
-            self.obj.set(m, None);
-        }
+        self.word
+            .set(m, NanValue::from_bits(if b { TAG_TRUE } else { TAG_FALSE }));
     }
 
     /// Store `value` (through the write barrier for objects).
     #[inline(always)]
     pub fn set(&self, m: &Mutator, value: Value<'_>) {
-        let bits = match value {
-            Value::Obj(o) => {
-                // Re-storing the same object is common on the stack (`this`
-                // pushed statement after statement); skip the barrier then.
-                if !self.obj.get().is_some_and(|old| Gc::ptr_eq(old, o)) {
-                    self.obj.set(m, Some(o));
-                }
-                return;
-            }
-            Value::Nil => TAG_NIL,
-            Value::Bool(false) => TAG_FALSE,
-            Value::Bool(true) => TAG_TRUE,
-            Value::Number(n) => canonical_bits(n),
+        let word = match value {
+            Value::Obj(o) => NanValue::from_gc(o),
+            Value::Nil => NanValue::from_bits(TAG_NIL),
+            Value::Bool(false) => NanValue::from_bits(TAG_FALSE),
+            Value::Bool(true) => NanValue::from_bits(TAG_TRUE),
+            Value::Number(n) => NanValue::from_f64(n),
         };
-        self.set_bits(m, bits);
-    }
-}
-
-/// The bits of `n`, with a NaN that would read back as nil or a boolean
-/// replaced by the default NaN.
-#[inline(always)]
-fn canonical_bits(n: f64) -> u64 {
-    let bits = n.to_bits();
-    if bits & !3 == QNAN && bits != QNAN {
-        f64::NAN.to_bits()
-    } else {
-        bits
+        self.word.set(m, word);
     }
 }

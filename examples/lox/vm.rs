@@ -21,6 +21,7 @@
 //! when full; frames and open upvalues refer to it by index, so moving it
 //! to a bigger array invalidates nothing.
 
+use std::cmp::Ordering::{Greater, Less};
 use std::io::{self, BufWriter, Stdout, Write};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
@@ -29,9 +30,9 @@ use tricolor::{Gc, GcArray, Member, Mutator, Root, Trace};
 
 use crate::chunk::op;
 use crate::compiler;
+use crate::globals::{self, GlobalNames};
 use crate::object::{self, Class, NativeFn, Obj, CLOSED};
 use crate::strings::Interner;
-use crate::table::Table;
 use crate::value::{Slot, Value};
 
 /// clox's limits: call depth, and the stack a full set of frames can use.
@@ -55,7 +56,8 @@ struct VmState {
     /// Closure of frame `i` at index `i`; entries above the frame count are
     /// stale and harmless.
     frames: Member<GcArray<Member<Obj>>>,
-    globals: Table,
+    /// Global variable values by slot (see `globals.rs`).
+    globals: Member<GcArray<Slot>>,
     /// Open upvalues, sorted by stack index, highest first.
     open_upvalues: Member<Obj>,
     init_string: Member<Obj>,
@@ -68,6 +70,10 @@ impl VmState {
 
     fn frames(&self) -> &GcArray<Member<Obj>> {
         self.frames.get().expect("the VM has frames").get()
+    }
+
+    fn globals(&self) -> &GcArray<Slot> {
+        self.globals.get().expect("the VM has globals").get()
     }
 }
 
@@ -108,6 +114,14 @@ impl<'m> Code<'m> {
     }
 }
 
+/// An active frame as `execute` keeps it: where it is and its code.
+#[derive(Clone, Copy)]
+struct Frame<'m> {
+    ip: usize,
+    base: usize,
+    code: Code<'m>,
+}
+
 #[derive(Clone, Copy)]
 struct CallFrame {
     /// Next instruction, saved when the frame is not running.
@@ -121,6 +135,14 @@ pub enum InterpretResult {
     Ok,
     CompileError,
     RuntimeError,
+}
+
+/// How `Vm::prepare_call` resolved a callee.
+enum Call<'m> {
+    /// Enter this closure (its slot 0 is already in place).
+    Enter(Gc<'m, Obj>),
+    /// The call has completed; the new stack top.
+    Done(usize),
 }
 
 /// Why `execute` returned.
@@ -139,6 +161,7 @@ pub struct Vm {
     /// Stack top: the index of the first free slot.
     sp: usize,
     strings: Interner,
+    global_names: GlobalNames,
     /// Scratch space for string concatenation.
     scratch: Vec<u8>,
     out: BufWriter<Stdout>,
@@ -150,7 +173,7 @@ impl Vm {
         let state = m.alloc(VmState {
             stack: Member::null(),
             frames: Member::null(),
-            globals: Table::default(),
+            globals: Member::null(),
             open_upvalues: Member::null(),
             init_string: Member::null(),
         });
@@ -162,14 +185,17 @@ impl Vm {
             .set(m, Some(m.alloc_array(FRAMES_MAX, |_| Member::null())));
         let mut strings = Interner::new();
         state.init_string.set(m, Some(strings.intern(m, b"init")));
-        let clock = strings.intern(m, b"clock");
+        let mut global_names = GlobalNames::default();
+        let clock = global_names.slot("clock").expect("the first global slot");
+        globals::reserve(m, &state.globals, global_names.len());
         let native = object::new_native(m, NativeFn::Clock);
-        state.globals.set(m, clock, Value::Obj(native));
+        state.globals()[clock as usize].set(m, Value::Obj(native));
         Vm {
             state: m.root(state),
             frames: Vec::with_capacity(FRAMES_MAX),
             sp: 0,
             strings,
+            global_names,
             scratch: Vec::new(),
             out: BufWriter::new(io::stdout()),
             started: Instant::now(),
@@ -180,13 +206,16 @@ impl Vm {
     pub fn interpret(&mut self, m: &mut Mutator, source: &str) -> InterpretResult {
         {
             let m: &Mutator = m;
-            let Some(function) = compiler::compile(m, &mut self.strings, source) else {
+            let Some(function) =
+                compiler::compile(m, &mut self.strings, &mut self.global_names, source)
+            else {
                 return InterpretResult::CompileError;
             };
             // Root the script before the first safepoint: its closure goes
             // in stack slot 0 and frame 0, as clox's interpret() does.
             let closure = object::new_closure(m, function);
             let state = self.state.get(m).get();
+            globals::reserve(m, &state.globals, self.global_names.len());
             state.stack()[0].set(m, Value::Obj(closure));
             state.frames()[0].set(m, Some(closure));
             self.sp = 1;
@@ -216,6 +245,7 @@ impl Vm {
     fn execute<'m>(&mut self, m: &'m Mutator) -> Exit {
         let state: &'m VmState = self.state.get(m).get();
         let frame_closures: &'m GcArray<Member<Obj>> = state.frames();
+        let globals: &'m GcArray<Slot> = state.globals();
         let mut stack: &'m GcArray<Slot> = state.stack();
         let mut sp = self.sp;
 
@@ -226,11 +256,17 @@ impl Vm {
         let mut code: &'m [u8];
         let mut consts: &'m [Slot];
 
-        // What each active frame's closure caches, so a return need not
-        // walk closure -> function -> code again. Filled for the frames
-        // active on entry; a call fills its own entry.
+        // The active frames, with what each closure caches so a return
+        // need not walk closure -> function -> code again. Kept here, in
+        // locals, while `execute` runs; `self.frames` holds their `ip` and
+        // `base` only between calls of `execute` (`save_frame!`).
         let first = Code::of_frame(frame_closures, 0);
-        let mut codes: [Code<'m>; FRAMES_MAX] = [first; FRAMES_MAX];
+        let mut frames: [Frame<'m>; FRAMES_MAX] = [Frame {
+            ip: 0,
+            base: 0,
+            code: first,
+        }; FRAMES_MAX];
+        let mut depth = self.frames.len();
         // The code of recently called closures, direct-mapped by address:
         // most calls hit, and skip closure -> function -> code/constants.
         // A closure's function and its code never change, and a cached
@@ -239,26 +275,31 @@ impl Vm {
         // fib ~25% slower, through the hot loop's register allocation.)
         let mut call_cache: [(Option<Gc<'m, Obj>>, Code<'m>); CALL_CACHE] =
             [(None, first); CALL_CACHE];
-        for (depth, c) in codes.iter_mut().enumerate().take(self.frames.len()).skip(1) {
-            *c = Code::of_frame(frame_closures, depth);
+        for (i, (frame, saved)) in frames.iter_mut().zip(&self.frames).enumerate() {
+            *frame = Frame {
+                ip: saved.ip,
+                base: saved.base,
+                code: Code::of_frame(frame_closures, i),
+            };
         }
 
+        /// Make the top frame the running one.
         macro_rules! load_frame {
             () => {{
-                let depth = self.frames.len() - 1;
-                let frame = self.frames[depth];
+                let frame = frames[(depth - 1) % FRAMES_MAX];
                 ip = frame.ip;
                 base = frame.base;
-                let c = codes[depth % FRAMES_MAX];
-                closure = c.closure;
-                code = c.code;
-                consts = c.consts;
+                closure = frame.code.closure;
+                code = frame.code.code;
+                consts = frame.code.consts;
             }};
         }
+        /// Store the running state where the rest of the VM sees it, before
+        /// leaving `execute`.
         macro_rules! save_frame {
             () => {{
-                self.frames.last_mut().expect("a frame is running").ip = ip;
-                self.sp = sp;
+                frames[(depth - 1) % FRAMES_MAX].ip = ip;
+                self.save_frames(&frames[..depth], sp);
             }};
         }
         macro_rules! throw {
@@ -324,15 +365,27 @@ impl Vm {
                 sp += 1;
             }};
         }
-        /// Replace the two operands on top with the result, stored by the
-        /// slot's `$set` (`set_number` or `set_bool`).
+        /// Replace the two operands on top with `$result` of the numbers
+        /// `$a` and `$b`, stored by the slot's `$set` (`set_number` or
+        /// `set_bool`).
         macro_rules! binary {
-            ($set:ident, $op:tt) => {{
-                let (Some(a), Some(b)) = (stack[sp - 2].number(), stack[sp - 1].number()) else {
+            ($set:ident, |$a:ident, $b:ident| $result:expr) => {{
+                let (Some($a), Some($b)) = (stack[sp - 2].number(), stack[sp - 1].number()) else {
                     throw!("Operands must be numbers.");
                 };
                 sp -= 1;
-                stack[sp - 1].$set(m, a $op b);
+                stack[sp - 1].$set(m, $result);
+            }};
+        }
+        /// The same with the right operand the number constant named by
+        /// the operand byte; `$message` is the unfused instruction's error.
+        macro_rules! binary_constant {
+            ($set:ident, |$a:ident, $b:ident| $result:expr, $message:expr) => {{
+                let k = read_byte!() as usize;
+                let (Some($a), Some($b)) = (stack[sp - 1].number(), consts[k].number()) else {
+                    throw!($message);
+                };
+                stack[sp - 1].$set(m, $result);
             }};
         }
         /// Enter `$callee`, a closure object, with the `$argc` arguments on
@@ -355,52 +408,47 @@ impl Vm {
                 if argc != c.arity {
                     throw!(arity_error(c.arity, argc));
                 }
-                let depth = self.frames.len();
                 if depth == FRAMES_MAX {
                     throw!("Stack overflow.");
                 }
-                save_frame!();
                 // Recursion often re-enters a depth with the same closure:
                 // skip the store (and its barrier) then.
                 let entry = &frame_closures[depth];
                 if !entry.get().is_some_and(|old| Gc::ptr_eq(old, callee)) {
                     entry.set(m, Some(callee));
                 }
+                frames[(depth - 1) % FRAMES_MAX].ip = ip;
                 ip = 0;
                 base = sp - argc - 1;
-                self.frames.push(CallFrame { ip, base });
-                codes[depth % FRAMES_MAX] = c;
+                frames[depth % FRAMES_MAX] = Frame { ip, base, code: c };
+                depth += 1;
                 closure = c.closure;
                 code = c.code;
                 consts = c.consts;
                 if m.safepoint_needed() {
-                    self.sp = sp;
+                    save_frame!();
                     return Exit::Safepoint;
                 }
             }};
         }
 
-        /// After a call instruction: a call that succeeded is a safepoint
-        /// (the callee's frame, if any, is set up and rooted), taken only if
-        /// the collector wants one; a failed call is a runtime error
-        /// reported from the caller's frame (saved before the call).
-        macro_rules! finish_call {
-            ($called:expr) => {{
-                match $called {
-                    Ok(new_sp) => {
+        /// Call any callable value (clox's `callValue`): closures, bound
+        /// methods and initializers enter a frame through `call_closure!`;
+        /// a native or a class without `init` completes at once, which is
+        /// a safepoint too.
+        macro_rules! call_value {
+            ($callee:expr, $argc:expr) => {{
+                let argc: usize = $argc;
+                match self.prepare_call(m, state, stack, sp, $callee, argc) {
+                    Ok(Call::Enter(closure)) => call_closure!(closure, argc),
+                    Ok(Call::Done(new_sp)) => {
                         sp = new_sp;
                         if m.safepoint_needed() {
-                            self.sp = sp;
+                            save_frame!();
                             return Exit::Safepoint;
                         }
-                        // The call may have pushed a frame (or not, for a
-                        // native or an initializer-less class): refresh the
-                        // top frame's cache.
-                        let depth = self.frames.len() - 1;
-                        codes[depth % FRAMES_MAX] = Code::of_frame(frame_closures, depth);
-                        load_frame!();
                     }
-                    Err(message) => return Exit::Error(message),
+                    Err(error) => throw!(error),
                 }
             }};
         }
@@ -439,22 +487,26 @@ impl Vm {
                     stack[base + slot].copy_from(m, &stack[sp - 1]);
                 }
                 op::GET_GLOBAL => {
-                    let name = read_string!();
-                    match state.globals.get_slot(name) {
-                        Some(value) => push_slot!(value),
-                        None => throw!(undefined_variable(name)),
+                    let name = read_byte!() as usize;
+                    let value = &globals[read_short!()];
+                    if value.is_undefined() {
+                        throw!(undefined_variable(&consts[name]));
                     }
+                    push_slot!(value);
                 }
                 op::DEFINE_GLOBAL => {
-                    let name = read_string!();
-                    state.globals.set(m, name, peek!(0));
+                    ip += 1;
+                    let slot = read_short!();
                     sp -= 1;
+                    globals[slot].copy_from(m, &stack[sp]);
                 }
                 op::SET_GLOBAL => {
-                    let name = read_string!();
-                    if !state.globals.set_existing(m, name, peek!(0)) {
-                        throw!(undefined_variable(name));
+                    let name = read_byte!() as usize;
+                    let value = &globals[read_short!()];
+                    if value.is_undefined() {
+                        throw!(undefined_variable(&consts[name]));
                     }
+                    value.copy_from(m, &stack[sp - 1]);
                 }
                 op::GET_UPVALUE => {
                     let upvalue = closure.upvalue(read_byte!() as usize);
@@ -504,6 +556,40 @@ impl Vm {
                     sp -= 1;
                     stack[sp - 1].set(m, value);
                 }
+                op::GET_THIS_PROPERTY => {
+                    let name = read_string!();
+                    ensure_room!();
+                    let receiver = stack[base].get();
+                    let Some(instance) = receiver.obj_ref().and_then(Obj::as_instance) else {
+                        throw!("Only instances have properties.");
+                    };
+                    if let Some(value) = instance.fields.get_slot(name) {
+                        stack[sp].copy_from(m, value);
+                    } else {
+                        let class = instance
+                            .class
+                            .get()
+                            .expect("an instance has a class")
+                            .get()
+                            .class();
+                        match bind_method(m, class, name, receiver) {
+                            Some(bound) => stack[sp].set(m, Value::Obj(bound)),
+                            None => throw!(undefined_property(name)),
+                        }
+                    }
+                    sp += 1;
+                }
+                op::SET_THIS_PROPERTY => {
+                    let name = read_string!();
+                    let Some(instance) = stack[base].get().obj_ref().and_then(Obj::as_instance)
+                    else {
+                        throw!("Only instances have fields.");
+                    };
+                    let value = peek!(0);
+                    if !instance.fields.set_existing(m, name, value) {
+                        add_field(m, instance, name, value);
+                    }
+                }
                 op::GET_SUPER => {
                     let name = read_string!();
                     sp -= 1;
@@ -518,8 +604,17 @@ impl Vm {
                     sp -= 1;
                     stack[sp - 1].set(m, Value::Bool(equal));
                 }
-                op::GREATER => binary!(set_bool, >),
-                op::LESS => binary!(set_bool, <),
+                op::GREATER => binary!(set_bool, |a, b| a > b),
+                op::LESS => binary!(set_bool, |a, b| a < b),
+                // `!(a < b)`: true when either is NaN.
+                op::NOT_LESS => binary!(set_bool, |a, b| a.partial_cmp(&b) != Some(Less)),
+                op::NOT_GREATER => binary!(set_bool, |a, b| a.partial_cmp(&b) != Some(Greater)),
+                op::LESS_CONSTANT => {
+                    binary_constant!(set_bool, |a, b| a < b, "Operands must be numbers.")
+                }
+                op::GREATER_CONSTANT => {
+                    binary_constant!(set_bool, |a, b| a > b, "Operands must be numbers.")
+                }
                 op::ADD => {
                     if let (Some(a), Some(b)) = (stack[sp - 2].number(), stack[sp - 1].number()) {
                         sp -= 1;
@@ -534,12 +629,20 @@ impl Vm {
                         None => throw!("Operands must be two numbers or two strings."),
                     }
                 }
-                op::SUBTRACT => binary!(set_number, -),
-                op::MULTIPLY => binary!(set_number, *),
-                op::DIVIDE => binary!(set_number, /),
+                op::SUBTRACT => binary!(set_number, |a, b| a - b),
+                op::ADD_CONSTANT => binary_constant!(
+                    set_number,
+                    |a, b| a + b,
+                    "Operands must be two numbers or two strings."
+                ),
+                op::SUBTRACT_CONSTANT => {
+                    binary_constant!(set_number, |a, b| a - b, "Operands must be numbers.")
+                }
+                op::MULTIPLY => binary!(set_number, |a, b| a * b),
+                op::DIVIDE => binary!(set_number, |a, b| a / b),
                 op::NOT => {
-                    let falsey = peek!(0).is_falsey();
-                    stack[sp - 1].set(m, Value::Bool(falsey));
+                    let falsey = stack[sp - 1].is_falsey();
+                    stack[sp - 1].set_bool(m, falsey);
                 }
                 op::NEGATE => match peek!(0) {
                     Value::Number(n) => stack[sp - 1].set(m, Value::Number(-n)),
@@ -553,9 +656,16 @@ impl Vm {
                     let offset = read_short!();
                     ip += offset;
                 }
+                op::POP_JUMP_IF_FALSE => {
+                    let offset = read_short!();
+                    sp -= 1;
+                    if stack[sp].is_falsey() {
+                        ip += offset;
+                    }
+                }
                 op::JUMP_IF_FALSE => {
                     let offset = read_short!();
-                    if peek!(0).is_falsey() {
+                    if stack[sp - 1].is_falsey() {
                         ip += offset;
                     }
                 }
@@ -572,11 +682,7 @@ impl Vm {
                     let callee = peek!(argc);
                     match callee.as_obj() {
                         Some(obj) if obj.get().as_closure().is_some() => call_closure!(obj, argc),
-                        _ => {
-                            save_frame!();
-                            let called = self.call_value(m, state, stack, sp, callee, argc);
-                            finish_call!(called);
-                        }
+                        _ => call_value!(callee, argc),
                     }
                 }
                 op::INVOKE => {
@@ -591,10 +697,8 @@ impl Vm {
                     // A field holding a callable shadows a method of the
                     // same name.
                     if let Some(field) = instance.fields.get(name) {
-                        save_frame!();
                         stack[sp - 1 - argc].set(m, field);
-                        let called = self.call_value(m, state, stack, sp, field, argc);
-                        finish_call!(called);
+                        call_value!(field, argc);
                     } else {
                         let class = instance
                             .class
@@ -629,8 +733,9 @@ impl Vm {
                     if !state.open_upvalues.is_null() {
                         close_upvalues(m, state, stack, base);
                     }
-                    self.frames.pop();
-                    if self.frames.is_empty() {
+                    depth -= 1;
+                    if depth == 0 {
+                        self.frames.clear();
                         self.sp = 0;
                         return Exit::Done;
                     }
@@ -658,6 +763,17 @@ impl Vm {
                 other => unreachable!("invalid opcode {other}"),
             }
         }
+    }
+
+    /// Keep the frames and stack top of an `execute` that is returning.
+    #[inline(never)]
+    fn save_frames(&mut self, frames: &[Frame<'_>], sp: usize) {
+        self.frames.clear();
+        self.frames.extend(frames.iter().map(|f| CallFrame {
+            ip: f.ip,
+            base: f.base,
+        }));
+        self.sp = sp;
     }
 
     /// String concatenation (the cold half of `ADD`); `None` unless both
@@ -691,73 +807,51 @@ impl Vm {
         };
     }
 
-    /// Call `callee` with the `argc` arguments on top of the stack (clox's
-    /// `callValue`); returns the new stack top.
-    fn call_value<'m>(
-        &mut self,
+    /// The non-closure half of clox's `callValue` for `callee` with the
+    /// `argc` arguments on top of the stack: put the receiver or the new
+    /// instance in the callee's slot and say which closure to enter, or
+    /// run a native (or an initializer-less class) to completion.
+    #[inline(never)]
+    fn prepare_call<'m>(
+        &self,
         m: &'m Mutator,
         state: &'m VmState,
         stack: &'m GcArray<Slot>,
         sp: usize,
         callee: Value<'m>,
         argc: usize,
-    ) -> Result<usize, String> {
-        if let Value::Obj(obj) = callee {
-            match obj.get() {
-                Obj::Closure(_) => return self.call(m, state, obj, argc, sp),
-                Obj::BoundMethod(bound) => {
-                    stack[sp - 1 - argc].set(m, bound.receiver.get());
-                    let method = bound.method.get().expect("a bound method has a method");
-                    return self.call(m, state, method, argc, sp);
-                }
-                Obj::Class(class) => {
-                    // The new instance replaces the class as slot 0 (`this`).
-                    let instance = object::new_instance(m, obj);
-                    stack[sp - 1 - argc].set(m, Value::Obj(instance));
-                    let init = state.init_string.get().expect("the VM has \"init\"");
-                    return match class.methods.get(init) {
-                        Some(initializer) => {
-                            let initializer = initializer.as_obj().expect("methods are closures");
-                            self.call(m, state, initializer, argc, sp)
-                        }
-                        None if argc != 0 => Err(format!("Expected 0 arguments but got {argc}.")),
-                        None => Ok(sp - argc),
-                    };
-                }
-                Obj::Native(native) => {
-                    let result = self.call_native(native.function);
-                    let sp = sp - argc - 1;
-                    stack[sp].set(m, result);
-                    return Ok(sp + 1);
-                }
-                _ => {}
+    ) -> Result<Call<'m>, String> {
+        let Value::Obj(obj) = callee else {
+            return Err("Can only call functions and classes.".to_string());
+        };
+        match obj.get() {
+            Obj::Closure(_) => Ok(Call::Enter(obj)),
+            Obj::BoundMethod(bound) => {
+                stack[sp - 1 - argc].set(m, bound.receiver.get());
+                let method = bound.method.get().expect("a bound method has a method");
+                Ok(Call::Enter(method))
             }
+            Obj::Class(class) => {
+                // The new instance replaces the class as slot 0 (`this`).
+                let instance = object::new_instance(m, obj);
+                stack[sp - 1 - argc].set(m, Value::Obj(instance));
+                let init = state.init_string.get().expect("the VM has \"init\"");
+                match class.methods.get(init) {
+                    Some(initializer) => Ok(Call::Enter(
+                        initializer.as_obj().expect("methods are closures"),
+                    )),
+                    None if argc != 0 => Err(arity_error(0, argc)),
+                    None => Ok(Call::Done(sp - argc)),
+                }
+            }
+            Obj::Native(native) => {
+                let result = self.call_native(native.function);
+                let sp = sp - argc - 1;
+                stack[sp].set(m, result);
+                Ok(Call::Done(sp + 1))
+            }
+            _ => Err("Can only call functions and classes.".to_string()),
         }
-        Err("Can only call functions and classes.".to_string())
-    }
-
-    /// Push a frame for `closure` (clox's `call`).
-    fn call<'m>(
-        &mut self,
-        m: &'m Mutator,
-        state: &'m VmState,
-        closure: Gc<'m, Obj>,
-        argc: usize,
-        sp: usize,
-    ) -> Result<usize, String> {
-        let arity = closure.get().closure().function().arity;
-        if argc != arity {
-            return Err(format!("Expected {arity} arguments but got {argc}."));
-        }
-        if self.frames.len() == FRAMES_MAX {
-            return Err("Stack overflow.".to_string());
-        }
-        state.frames()[self.frames.len()].set(m, Some(closure));
-        self.frames.push(CallFrame {
-            ip: 0,
-            base: sp - argc - 1,
-        });
-        Ok(sp)
     }
 
     fn call_native(&self, function: NativeFn) -> Value<'static> {
@@ -796,7 +890,10 @@ impl Vm {
     }
 }
 
-fn undefined_variable(name: Gc<'_, Obj>) -> String {
+#[cold]
+#[inline(never)]
+fn undefined_variable(name: &Slot) -> String {
+    let name = name.get().obj_ref().expect("a variable name is a string");
     format!("Undefined variable '{}'.", name.string().text())
 }
 
