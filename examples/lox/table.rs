@@ -1,13 +1,12 @@
-//! Hash tables keyed by interned strings (globals, fields, methods), stored
+//! Hash tables keyed by interned strings (fields, methods), stored
 //! in the GC heap.
 //!
 //! Open addressing with linear probing over a `GcArray<Entry>`, as clox's
 //! table.c. The entries must be inside the heap (their keys and values are
 //! GC pointers set through the barrier), so growing allocates a bigger array,
 //! re-inserts, and lets the old array become garbage. Keys are compared by
-//! identity: all strings are interned. Lox never removes a key (clox deletes
-//! only to undo an assignment to an undefined global, which `set_existing`
-//! avoids), so there are no tombstones.
+//! identity: all strings are interned. Lox never removes a field or method,
+//! so there are no tombstones.
 
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 

@@ -3,7 +3,7 @@
 //!
 //! Rooting. Everything the VM must keep across a safepoint is reachable
 //! from one root, a `VmState` object: the value stack (a `GcArray<Slot>`),
-//! the closure of every active call frame, the globals table, the list of
+//! the closure of every active call frame, the global variables, the list of
 //! open upvalues and the `"init"` string. The Rust side keeps only plain
 //! numbers (each frame's instruction pointer and stack base, the stack top)
 //! and the weak intern table. So at a safepoint no unrooted `Gc` is needed:
