@@ -264,10 +264,9 @@ impl Span {
                 drops &= drops - 1;
                 if let Some(f) = on_free {
                     let p = NonNull::new((start + i * size) as *mut u8).expect("span at address 0");
-                    // SAFETY: slot `i` held an object with a destructor
-                    // (drop bit), it is unmarked, so nothing reachable points
-                    // to it, and the span is claimed by this sweeper, so the
-                    // object is dropped exactly once.
+                    // SAFETY: slot `i` holds an unmarked object with a drop bit
+                    // (nothing reachable points to it); this sweeper claimed the
+                    // span, so the object is dropped exactly once.
                     unsafe { f(p) };
                 }
             }

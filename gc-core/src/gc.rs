@@ -192,12 +192,10 @@ impl<T: Trace + 'static> Member<T> {
     pub fn get(&self) -> Option<Gc<'_, T>> {
         match self.raw() {
             0 => None,
-            // SAFETY: a non-null Member lies inside a GC object (module
-            // comment), and the only way to borrow such a Member is through a
-            // `Gc<'m, _>`, so `'_` ends before the mutator's next safepoint.
-            // Until then its target cannot be freed: it was reachable when
-            // loaded, and if a store replaces it meanwhile, the deletion half
-            // of the barrier shades it.
+            // A non-null Member lies inside a GC object (module comment),
+            // borrowed through a `Gc<'m, _>`, so `'_` ends before the next
+            // safepoint; a store replacing the target meanwhile shades it.
+            // SAFETY: so the target, reachable when loaded, lives for `'_`.
             p => Some(unsafe { Gc::from_base(p) }),
         }
     }

@@ -222,10 +222,9 @@ impl Mutator {
             Ok(s) => s,
             Err(e) => panic!("tricolor: cannot allocate an array of {len} elements: {e}"),
         };
-        // SAFETY: the slot is fresh and `size` bytes long, which covers the
-        // header, the length word and `len` elements; the header is written
-        // first so the sweeper can drop a partly built array; the returned
-        // Gc borrows the mutator, so the array outlives it.
+        // The header is written first so the sweeper can drop a partly built
+        // array; the returned Gc borrows the mutator, so the array outlives it.
+        // SAFETY: the slot is fresh and `size` bytes: header, length, `len` elements.
         unsafe {
             object::write_header::<GcArray<T>>(slot);
             let value =

@@ -82,10 +82,10 @@ impl<T: Trace + 'static> Weak<T> {
         if m.marking() {
             m.shade(p);
         }
-        // SAFETY: a non-zero weak slot holds an object that was marked at the
-        // last mark termination or allocated since (slots of unmarked targets
-        // are cleared then, before sweeping), and if marking is on it has
-        // just been shaded; `m` is borrowed for 'm, so no cycle ends meanwhile.
+        // A non-zero weak slot holds an object marked at the last mark
+        // termination (unmarked targets are cleared then, before sweeping)
+        // or allocated since; while marking it has just been shaded.
+        // SAFETY: so it is live, and `m` is borrowed for 'm: no cycle ends.
         Some(unsafe { Gc::from_base(p) })
     }
 }
