@@ -195,6 +195,18 @@ impl Obj {
     }
 }
 
+impl Instance {
+    /// The instance's class.
+    #[inline]
+    pub fn class(&self) -> &Class {
+        self.class
+            .get()
+            .expect("an instance has a class")
+            .get()
+            .class()
+    }
+}
+
 impl Closure {
     /// The closure's function.
     #[inline]

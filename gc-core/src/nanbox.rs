@@ -47,10 +47,16 @@ const CANONICAL_NAN: u64 = 0x7FF8 << 48;
 /// Addresses a `NanBox` can encode end here.
 pub(crate) const ADDRESS_LIMIT: usize = 1 << 48;
 
+/// Whether `word` has the pointer pattern.
+#[inline(always)]
+const fn is_pointer(word: u64) -> bool {
+    word & TAG_MASK == POINTER_TAG
+}
+
 /// The object address in `word`, or 0 if it holds no pointer.
 #[inline(always)]
 fn address(word: u64) -> usize {
-    if word & TAG_MASK == POINTER_TAG {
+    if is_pointer(word) {
         (word & ADDRESS_MASK) as usize
     } else {
         0
@@ -95,7 +101,7 @@ impl<'a, T: Trace + 'static> NanValue<'a, T> {
     #[inline(always)]
     pub const fn from_bits(bits: u64) -> NanValue<'static, T> {
         assert!(
-            bits & TAG_MASK != POINTER_TAG,
+            !is_pointer(bits),
             "NanValue::from_bits: words whose top 16 bits are 0xFFFC encode GC pointers; \
              use another tag for immediates (or NanValue::from_f64 for numbers)"
         );
@@ -140,7 +146,7 @@ impl<'a, T: Trace + 'static> NanValue<'a, T> {
     /// Whether the word is a GC pointer.
     #[inline(always)]
     pub fn is_gc(self) -> bool {
-        self.bits & TAG_MASK == POINTER_TAG
+        is_pointer(self.bits)
     }
 
     /// The object, if the word is a pointer.
@@ -149,10 +155,10 @@ impl<'a, T: Trace + 'static> NanValue<'a, T> {
         if !self.is_gc() {
             return None;
         }
-        // SAFETY: a pointer word is only made by `from_gc` from a `Gc<'a,
-        // T>`, or loaded from a `NanBox<T>` borrowed for 'a; in both cases
-        // the object is a live `T` for 'a (see `Member::get`: a store that
-        // replaces it meanwhile shades it), and its address is not null.
+        // A pointer word comes from `from_gc` on a `Gc<'a, T>` or from a
+        // `NanBox<T>` borrowed for 'a (a store replacing it shades it, as
+        // for `Member::get`).
+        // SAFETY: so the object is a live `T` for 'a, at a non-null address.
         Some(unsafe { Gc::from_nonnull_base((self.bits & ADDRESS_MASK) as usize) })
     }
 }
