@@ -17,12 +17,14 @@
 //!
 //! Files, one concept each: `object` (layout and headers), `gc` (`Gc`,
 //! `Member`), `nanbox` (`NanBox`), `array` (`GcArray`), `roots`, `weak`, `mark`, `world` (stop-the-world handshake),
-//! `mutator`, `heap` (the cycle), `pacer`, `sweep` (background sweeper),
+//! `mutator`, `builder` (settings), `heap` (the shared instance), `cycle` (one collection), `pacer`, `sweep` (background sweeper),
 //! `signal` (waking background threads),
 //! `config` (environment), `stats` (counters and gctrace).
 
 mod array;
+mod builder;
 mod config;
+mod cycle;
 mod gc;
 mod heap;
 mod mark;
@@ -40,10 +42,11 @@ mod weak;
 mod world;
 
 pub use array::GcArray;
+pub use builder::{GcError, HeapBuilder};
 pub use config::{ConfigError, DebugFlags};
 pub use gc::{Gc, Member};
 pub use gc_alloc::{AllocError, AllocStats};
-pub use heap::{GcError, Heap, HeapBuilder};
+pub use heap::Heap;
 pub use mutator::Mutator;
 pub use nanbox::{NanBox, NanValue};
 pub use roots::{GlobalRoot, Root};

@@ -1,0 +1,230 @@
+//! Building a heap: [`HeapBuilder`] (settings from code or the environment)
+//! and [`GcError`], why a heap could not be built.
+//!
+//! `build` reserves the address range, checks it fits the 48 bits a
+//! `NanBox` encodes, and starts the background sweeper and mark workers;
+//! everything after that is the collector's (`heap.rs`, `cycle.rs`).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::Arc;
+use std::time::Instant;
+
+use gc_alloc::{AllocError, AllocHeap, HeapConfig};
+use parking_lot::{Condvar, Mutex};
+
+use crate::config::{self, ConfigError, DebugFlags};
+use crate::cycle::CycleState;
+use crate::heap::{Heap, HeapInner, History};
+use crate::mark::GreyPool;
+use crate::nanbox::ADDRESS_LIMIT;
+use crate::object::drop_object;
+use crate::pacer::Pacer;
+use crate::roots::SlotTable;
+use crate::signal::{spawn_worker, Signal};
+use crate::sweep::background_sweep;
+use crate::world::World;
+
+/// Why a heap could not be built.
+#[derive(Debug)]
+pub enum GcError {
+    /// A setting (builder or environment) is invalid.
+    Config(ConfigError),
+    /// The allocator could not reserve the heap.
+    Alloc(AllocError),
+    /// The OS placed the heap's reservation above the 48-bit addresses a
+    /// [`NanBox`](crate::NanBox) can encode (only possible with 57-bit
+    /// virtual addresses); `end` is the reservation's end.
+    AddressRange {
+        /// One past the reservation's last byte.
+        end: usize,
+    },
+}
+
+impl std::fmt::Display for GcError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GcError::Config(e) => e.fmt(f),
+            GcError::Alloc(e) => e.fmt(f),
+            GcError::AddressRange { end } => write!(
+                f,
+                "the heap was reserved up to {end:#x}, above the 48-bit addresses NanBox \
+                 encodes; run with 48-bit virtual addresses"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for GcError {}
+
+impl From<ConfigError> for GcError {
+    fn from(e: ConfigError) -> Self {
+        GcError::Config(e)
+    }
+}
+
+impl From<AllocError> for GcError {
+    fn from(e: AllocError) -> Self {
+        GcError::Alloc(e)
+    }
+}
+
+/// Settings for a [`Heap`].
+///
+/// ```
+/// use tricolor::HeapBuilder;
+///
+/// let heap = HeapBuilder::new().gc_percent(Some(200)).max_heap(1 << 30).build().unwrap();
+/// assert_eq!(heap.stats().num_gc, 0);
+/// ```
+#[derive(Clone, Debug)]
+pub struct HeapBuilder {
+    percent: Option<u32>,
+    mem_limit: Option<usize>,
+    max_heap: usize,
+    debug: DebugFlags,
+    mark_workers: usize,
+    mark_cpu: Option<f64>,
+}
+
+impl Default for HeapBuilder {
+    fn default() -> Self {
+        HeapBuilder::new()
+    }
+}
+
+impl HeapBuilder {
+    /// Defaults: `GCPERCENT=100`, no memory limit, no hard cap, no debug.
+    pub fn new() -> HeapBuilder {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        HeapBuilder {
+            percent: Some(100),
+            mem_limit: None,
+            max_heap: usize::MAX,
+            debug: DebugFlags::default(),
+            mark_workers: (cores / 4).max(1),
+            mark_cpu: None,
+        }
+    }
+
+    /// Heap growth between cycles in percent; `None` disables automatic
+    /// collection (as `GCPERCENT=off`).
+    pub fn gc_percent(mut self, percent: Option<u32>) -> Self {
+        self.percent = percent;
+        self
+    }
+
+    /// Soft memory limit in bytes (as `GCMEMLIMIT`).
+    pub fn memory_limit(mut self, bytes: Option<usize>) -> Self {
+        self.mem_limit = bytes;
+        self
+    }
+
+    /// Hard cap on heap memory: allocation past it fails with
+    /// [`AllocError::HeapLimit`].
+    pub fn max_heap(mut self, bytes: usize) -> Self {
+        self.max_heap = bytes;
+        self
+    }
+
+    /// Background mark workers (default: a quarter of the cores, at least
+    /// one).
+    pub fn mark_workers(mut self, n: usize) -> Self {
+        self.mark_workers = n.max(1);
+        self
+    }
+
+    /// Cap background marking at `fraction` of all cores while a mark runs
+    /// (Go's `gcBackgroundUtilization` is 0.25); the workers sleep to keep
+    /// to it. `None` (the default) lets them use every core the mutators
+    /// leave idle, as Go's idle mark workers do, which ends marks sooner.
+    pub fn mark_cpu_fraction(mut self, fraction: Option<f64>) -> Self {
+        self.mark_cpu = fraction;
+        self
+    }
+
+    /// Debug switches (as `GCDEBUG`).
+    pub fn debug(mut self, flags: DebugFlags) -> Self {
+        self.debug = flags;
+        self
+    }
+
+    /// Apply `GCPERCENT`, `GCMEMLIMIT` and `GCDEBUG` from the environment
+    /// (see [`config`](crate::DebugFlags)); a bad value is an error naming
+    /// the variable, the value and what is accepted.
+    pub fn from_env(self) -> Result<Self, ConfigError> {
+        self.from_vars(|k| std::env::var(k).ok())
+    }
+
+    /// As [`from_env`](Self::from_env), reading variables through `get`.
+    pub fn from_vars(mut self, get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        if let Some(v) = get("GCPERCENT") {
+            self.percent = config::parse_percent("GCPERCENT", &v)?;
+        }
+        if let Some(v) = get("GCMEMLIMIT") {
+            self.mem_limit = config::parse_limit("GCMEMLIMIT", &v)?;
+        }
+        if let Some(v) = get("GCDEBUG") {
+            self.debug = config::parse_debug("GCDEBUG", &v)?;
+        }
+        Ok(self)
+    }
+
+    /// Create the heap.
+    pub fn build(self) -> Result<Heap, GcError> {
+        let alloc = AllocHeap::new(HeapConfig {
+            limit_bytes: self.max_heap,
+            on_free: Some(drop_object),
+            ..HeapConfig::default()
+        })?;
+        let (base, len) = alloc.range();
+        if base + len > ADDRESS_LIMIT {
+            return Err(GcError::AddressRange { end: base + len });
+        }
+        let pacer = Pacer::new(self.percent, self.mem_limit);
+        let inner = Arc::new(HeapInner {
+            alloc,
+            debug: self.debug,
+            world: World::default(),
+            mutators: Mutex::new(Vec::new()),
+            globals: SlotTable::default(),
+            weaks: SlotTable::default(),
+            cycle: Mutex::new(CycleState::default()),
+            cycle_done: Condvar::new(),
+            terminating: AtomicBool::new(false),
+            trigger: AtomicUsize::new(pacer.trigger),
+            pacer: Mutex::new(pacer),
+            marking: AtomicBool::new(false),
+            pool: GreyPool::default(),
+            pending_roots: AtomicUsize::new(0),
+            assist_ratio: AtomicU64::new(0),
+            cycles: AtomicU64::new(0),
+            history: Mutex::new(History::default()),
+            gc_cpu_ns: AtomicU64::new(0),
+            assist_ns: AtomicU64::new(0),
+            background_ns: AtomicU64::new(0),
+            mark_workers: self.mark_workers,
+            mark_share: self.mark_cpu.map(|f| {
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                (f * cores as f64 / self.mark_workers as f64).clamp(0.01, 1.0)
+            }),
+            sweeper: Arc::new(Signal::default()),
+            marker: Arc::new(Signal::default()),
+            started: Instant::now(),
+        });
+        spawn_worker(
+            "tricolor-sweeper",
+            Arc::downgrade(&inner),
+            inner.sweeper.clone(),
+            background_sweep,
+        );
+        for _ in 0..inner.mark_workers {
+            spawn_worker(
+                "tricolor-marker",
+                Arc::downgrade(&inner),
+                inner.marker.clone(),
+                HeapInner::background_mark,
+            );
+        }
+        Ok(Heap { inner })
+    }
+}

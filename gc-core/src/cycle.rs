@@ -1,0 +1,381 @@
+//! The collection cycle: starting it, background marking, mark
+//! termination (Go's `mgc.go`).
+//!
+//! One cycle, after Go's `gcStart` / `gcMarkDone` / `gcMarkTermination`:
+//! 1. **Sweep termination** (started by a mutator at a safepoint that sees
+//!    the heap past its trigger, or by `collect`): the starting thread
+//!    finishes the previous cycle's sweep *before* the pause, then stops the
+//!    world, scans the global roots into the grey pool, marks every
+//!    mutator's root set as pending, turns marking (write barrier,
+//!    allocate-black) on, and restarts the world. The pause is independent
+//!    of heap size and of the number of roots per mutator.
+//! 2. **Concurrent mark**: each mutator scans its own root set at its next
+//!    safepoint (a worker scans those of mutators parked or in a safe
+//!    region, holding their `running` lock); background mark workers drain
+//!    the grey pool while mutators run; mutators shade through the buffered
+//!    write barrier and, once the heap passes the goal, assist at their
+//!    safepoints in proportion to what they allocated.
+//! 3. **Mark termination**: when every root set is scanned, the pool is
+//!    empty and no drainer is active, a worker stops the world, scans any
+//!    root set still pending and collects the flushed barrier buffers. If
+//!    that left grey work, it restarts the world and keeps marking (at most
+//!    a few times, then it finishes inside the pause, waiting for every
+//!    drainer to hand its work back). Then: optional checkmark, clear weak
+//!    references to unmarked objects (O(weak references), inside the
+//!    pause), flush every thread cache, advance the sweep generation, turn
+//!    marking off, compute the next trigger, restart the world, wake the
+//!    sweeper.
+//! 4. **Sweep**: lazily by allocation and by the background sweeper.
+//!
+//! `GCDEBUG=gcstoptheworld=1` does steps 1-3 inside one pause.
+//!
+//! Invariants: the sweep generation and the marking flag change only with
+//! the world stopped (so a running mutator's cached copy of the flag is
+//! exact); sweeping is finished before marking starts; no thread cache holds
+//! a span across a sweep-generation change; the threads that take the
+//! `cycle` lock or wait for a cycle are never running mutators.
+
+use std::sync::atomic::Ordering::*;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::heap::HeapInner;
+use crate::mark::{checkmark, Tracer};
+use crate::mutator::MutatorShared;
+use crate::stats::CycleRecord;
+
+/// What the cycle in progress has measured so far.
+#[derive(Default)]
+pub(crate) struct CycleState {
+    pub(crate) running: bool,
+    pub(crate) forced: bool,
+    pub(crate) cycle_start: Option<Instant>,
+    pub(crate) stw1: Duration,
+    pub(crate) mark_start: Option<Instant>,
+    pub(crate) heap_start: usize,
+    pub(crate) root_slots: usize,
+}
+
+/// Objects a background worker scans between checks of its CPU share and of
+/// idle mutators' root sets.
+const WORKER_SLICE: usize = 8192;
+
+/// Times mark termination hands barrier work back to concurrent marking
+/// before it finishes the mark inside the pause.
+const TERMINATION_RETRIES: usize = 3;
+
+impl HeapInner {
+    /// Start a cycle if the heap reached its trigger and none is running.
+    /// Called by a mutator that is not running.
+    pub(crate) fn collect_if_due(self: &Arc<Self>) {
+        if self.debug.gcstress {
+            self.collect_sync(false);
+        } else if self.alloc.heap_live() >= self.trigger.load(Relaxed) {
+            self.begin_cycle(false);
+        }
+    }
+
+    /// Run one full cycle and wait for its mark to finish (and, if
+    /// `forced`, its sweep). Called by a thread that is not a running mutator.
+    pub(crate) fn collect_sync(self: &Arc<Self>, forced: bool) {
+        let number = loop {
+            {
+                let mut st = self.cycle.lock();
+                while st.running {
+                    self.cycle_done.wait(&mut st);
+                }
+            }
+            if let Some(n) = self.begin_cycle(forced) {
+                break n;
+            }
+        };
+        {
+            let mut st = self.cycle.lock();
+            while self.cycles.load(Acquire) < number {
+                self.cycle_done.wait(&mut st);
+            }
+        }
+        if forced {
+            self.alloc.finish_sweep();
+        }
+    }
+
+    /// Sweep termination: stop the world, scan the roots, turn marking on,
+    /// restart the world and wake the mark workers. Returns the number the
+    /// started cycle will have, or `None` if a cycle was already running.
+    fn begin_cycle(self: &Arc<Self>, forced: bool) -> Option<u64> {
+        let cycle_start = Instant::now();
+        let number;
+        {
+            let mut st = self.cycle.lock();
+            if st.running {
+                return None;
+            }
+            // `cycles` only moves under this lock, with `running` set.
+            number = self.cycles.load(Acquire) + 1;
+            *st = CycleState {
+                running: true,
+                forced,
+                cycle_start: Some(cycle_start),
+                ..CycleState::default()
+            };
+        }
+        // Sweep termination work happens before the pause.
+        self.alloc.finish_sweep();
+        let heap_start = self.alloc.heap_live();
+        let wait = self.world.stop();
+        let t0 = Instant::now();
+        self.record_stop_wait(wait);
+        let _span =
+            tracing::debug_span!("gc_mark_start", number = self.cycles.load(Relaxed) + 1).entered();
+        let mutators: Vec<Arc<MutatorShared>> = self.mutators.lock().clone();
+        let root_slots = mutators.iter().map(|m| m.roots.len()).sum();
+        {
+            let mut st = self.cycle.lock();
+            st.heap_start = heap_start;
+            st.root_slots = root_slots;
+        }
+        // Global roots are scanned in the pause; each mutator's root set is
+        // scanned after it, by the mutator at its next safepoint or by a mark
+        // worker while the mutator is parked or in a safe region.
+        let mut tracer = Tracer::new(&self.alloc);
+        self.globals.for_each(|s| tracer.edge(s.load(Acquire)));
+        tracer.flush_to(&self.pool);
+        self.pending_roots.store(mutators.len(), Release);
+        for m in &mutators {
+            m.roots_pending.store(true, Release);
+        }
+        if self.debug.gcstoptheworld {
+            mutators.iter().for_each(|m| self.scan_roots(m));
+            tracer.drain_pool(&self.pool, None);
+            self.cycle.lock().mark_start = Some(Instant::now());
+            self.finish_cycle(t0, Instant::now());
+            return Some(number);
+        }
+        self.marking.store(true, Release);
+        // Assists (Go's gcAssistAlloc, simplified): once the heap passes the
+        // goal, a mutator scans, at its safepoints, work in proportion to the
+        // bytes it allocated since its last assist, at the rate that would
+        // mark last cycle's live heap within the growth the goal allowed.
+        // (Starting them earlier, at the midpoint of the runway, doubled the
+        // number of cycles in GCBench: assists found little work to steal
+        // and slowed the mutator.)
+        let last_marked = self.history.lock().last_marked;
+        let (goal, ratio) = {
+            let p = self.pacer.lock();
+            let growth = p.goal.saturating_sub(last_marked).max(1 << 20);
+            (p.goal, last_marked as f64 / growth as f64)
+        };
+        let threshold = goal;
+        self.assist_ratio.store(ratio.to_bits(), Relaxed);
+        self.trigger.store(threshold.min(goal), Relaxed);
+        let t1 = Instant::now();
+        {
+            let mut st = self.cycle.lock();
+            st.stw1 = t1 - t0;
+            st.mark_start = Some(t1);
+        }
+        self.record_pause(t1 - t0);
+        self.world.start();
+        self.terminating.store(false, Release);
+        self.marker.raise();
+        tracing::debug!(root_slots, "concurrent mark started");
+        Some(number)
+    }
+
+    /// A background mark worker's round: drain until no grey work is left,
+    /// then (one worker) terminate the mark.
+    pub(crate) fn background_mark(self: &Arc<Self>) {
+        if !self.marking() {
+            return;
+        }
+        let start = Instant::now();
+        let mut busy = Duration::ZERO;
+        let mut tracer = Tracer::new(&self.alloc);
+        loop {
+            self.scan_idle_mutators();
+            let t = Instant::now();
+            tracer.drain_pool(&self.pool, Some(WORKER_SLICE));
+            busy += t.elapsed();
+            if self.pool.done() {
+                if self.pending_roots.load(Acquire) == 0 {
+                    break;
+                }
+                // Running mutators scan their roots at their next safepoint.
+                std::thread::sleep(Duration::from_micros(20));
+            } else if let Some(share) = self.mark_share {
+                // Fractional worker: hold this worker to its share of the
+                // wall time since marking began.
+                let allowed = start.elapsed().mul_f64(share);
+                if busy > allowed {
+                    std::thread::sleep(
+                        (busy - allowed)
+                            .div_f64(share)
+                            .min(Duration::from_millis(1)),
+                    );
+                }
+            }
+        }
+        self.background_ns
+            .fetch_add(busy.as_nanos() as u64, Relaxed);
+        if self
+            .terminating
+            .compare_exchange(false, true, AcqRel, Relaxed)
+            .is_ok()
+        {
+            self.mark_termination();
+        }
+    }
+
+    /// Stop the world and finish the mark (see the module comment).
+    fn mark_termination(self: &Arc<Self>) {
+        let mut retries = 0;
+        let t_stop = loop {
+            let wait = self.world.stop();
+            let t = Instant::now();
+            self.record_stop_wait(wait);
+            // Every mutator is stopped: scan any root set still pending.
+            let mutators: Vec<Arc<MutatorShared>> = self.mutators.lock().clone();
+            mutators.iter().for_each(|m| self.scan_roots(m));
+            if self.pool.done() || retries == TERMINATION_RETRIES {
+                break t;
+            }
+            // Barrier shades left work: keep marking beside the mutators.
+            retries += 1;
+            self.world.start();
+            let start = Instant::now();
+            Tracer::new(&self.alloc).drain_pool(&self.pool, None);
+            self.background_ns
+                .fetch_add(start.elapsed().as_nanos() as u64, Relaxed);
+        };
+        // Finish inside the pause. Another worker may still hold a batch it
+        // took before the stop: the mark is complete only once it has
+        // handed everything back (`done` counts active drainers).
+        let mut tracer = Tracer::new(&self.alloc);
+        loop {
+            tracer.drain_pool(&self.pool, None);
+            if self.pool.done() {
+                break;
+            }
+            std::thread::yield_now();
+        }
+        self.finish_cycle(t_stop, t_stop);
+    }
+
+    /// Mark termination proper, with the world stopped since `t_stop`: weak
+    /// references, caches, sweep generation, pacer, stats; then restart the
+    /// world.
+    fn finish_cycle(&self, t_stop: Instant, mark_end: Instant) {
+        let _span = tracing::debug_span!(
+            "gc_mark_termination",
+            number = self.cycles.load(Relaxed) + 1
+        )
+        .entered();
+        let mutators: Vec<Arc<MutatorShared>> = self.mutators.lock().clone();
+        if self.debug.gccheckmark {
+            let mut roots = Vec::new();
+            for m in &mutators {
+                m.roots.for_each(|s| roots.push(s.load(Acquire)));
+            }
+            self.globals.for_each(|s| roots.push(s.load(Acquire)));
+            let reached = checkmark(&self.alloc, roots);
+            tracing::debug!(reached, "checkmark passed");
+        }
+        let marked = self.pool.take_marked_bytes();
+        self.weaks.for_each(|s| {
+            let p = s.load(Relaxed);
+            if p != 0 {
+                let live = self
+                    .alloc
+                    .find_object(p)
+                    .is_some_and(|o| o.span.is_marked(o.index));
+                if !live {
+                    s.store(0, Relaxed);
+                }
+            }
+        });
+        for m in &mutators {
+            m.cache.lock().flush();
+        }
+        let heap_end = self.alloc.heap_live();
+        self.marking.store(false, Release);
+        self.alloc.next_sweep_generation();
+        self.alloc.reset_heap_live(marked);
+        // End the cycle and publish its number in one critical section, so a
+        // thread that starts the next one computes the next number.
+        let (st, number) = {
+            let mut cycle = self.cycle.lock();
+            (
+                std::mem::take(&mut *cycle),
+                self.cycles.fetch_add(1, AcqRel) + 1,
+            )
+        };
+        let committed = self.alloc.stats().committed_bytes;
+        let goal = {
+            let mut p = self.pacer.lock();
+            let runway = if self.debug.gcstoptheworld {
+                0
+            } else {
+                heap_end.saturating_sub(st.heap_start)
+            };
+            p.update(marked, committed.saturating_sub(marked), runway);
+            self.trigger.store(p.trigger, Relaxed);
+            p.goal
+        };
+        let t_end = Instant::now();
+        let stw2 = t_end - t_stop;
+        self.record_pause(stw2);
+        {
+            let mut h = self.history.lock();
+            h.forced += st.forced as u64;
+            h.last_marked = marked;
+        }
+        self.world.start();
+        self.cycle_done.notify_all();
+        self.sweeper.raise();
+
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+        let assist = Duration::from_nanos(self.assist_ns.swap(0, Relaxed));
+        let background = Duration::from_nanos(self.background_ns.swap(0, Relaxed));
+        let cycle_start = st.cycle_start.unwrap_or(t_stop);
+        let mark_start = st.mark_start.unwrap_or(t_stop);
+        let sweep_term = (mark_start - cycle_start).saturating_sub(st.stw1);
+        self.add_gc_cpu((st.stw1 + stw2) * threads + assist + background + sweep_term);
+        tracing::debug!(number, ?stw2, marked, "cycle done");
+        if self.debug.gctrace {
+            let (stw1, mark, stw2) = if self.debug.gcstoptheworld {
+                // One pause covers the whole cycle: report it as one.
+                (t_end - t_stop, Duration::ZERO, Duration::ZERO)
+            } else {
+                (
+                    st.stw1,
+                    mark_end.saturating_duration_since(mark_start),
+                    stw2,
+                )
+            };
+            let record = CycleRecord {
+                number,
+                start: cycle_start - self.started,
+                stw1,
+                mark,
+                stw2,
+                assist_cpu: assist,
+                background_cpu: background,
+                threads,
+                heap_start: st.heap_start,
+                heap_end,
+                marked,
+                goal,
+                root_bytes: st.root_slots * std::mem::size_of::<usize>(),
+                global_bytes: self.globals.len() * std::mem::size_of::<usize>(),
+                workers: self.mark_workers as u32,
+                forced: st.forced,
+                ..CycleRecord::default()
+            };
+            eprintln!(
+                "{}",
+                record.gctrace_line((self.gc_cpu_fraction() * 100.0) as u32)
+            );
+        }
+    }
+}
