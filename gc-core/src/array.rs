@@ -88,13 +88,13 @@ impl<T> Deref for GcArray<T> {
 impl<T> Drop for GcArray<T> {
     fn drop(&mut self) {
         if std::mem::needs_drop::<T>() {
+            // `data` was derived from the pointer to the whole object when
+            // it was initialised, so it covers the elements (a pointer from
+            // the zero-length `elems` field would not).
             // SAFETY: the first `len` elements are initialised and this is
             // their only drop (the sweeper drops each object once).
             unsafe {
-                std::ptr::drop_in_place(std::ptr::slice_from_raw_parts_mut(
-                    self.elems.as_mut_ptr(),
-                    self.len,
-                ))
+                std::ptr::drop_in_place(std::ptr::slice_from_raw_parts_mut(self.data, self.len))
             }
         }
     }

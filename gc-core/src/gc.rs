@@ -9,14 +9,23 @@
 //! freed (see design.md, "Roots, safepoints and the API's safety").
 //!
 //! `Member<T>` rules, which keep every non-null pointer traced:
-//! - a `Member` is made null; only [`Member::set`] stores a pointer, and
-//!   only into a `Member` that lies inside the GC heap (it panics otherwise),
-//!   so a `Member` outside the heap is always null;
+//! - a `Member` made with [`Member::null`] holds nothing; [`Member::set`]
+//!   stores only into a `Member` that lies inside a GC object of the
+//!   mutator's heap (it panics otherwise, `barrier.rs`);
+//! - [`Member::new`] (or `gc.into()`) makes a `Member` that points somewhere
+//!   while it is still outside the heap, for an object about to be
+//!   allocated. It must be inside an allocated object by the thread's next
+//!   safepoint, or the process aborts there (`publish.rs`); until then its
+//!   target is alive for the same reason a `Gc` is. Once allocated, the
+//!   object owns it (directly, or in a container it owns such as a `Box`)
+//!   and traces it. So a non-null `Member` that no GC object owns never
+//!   outlives the stretch between two safepoints;
 //! - safe code never gets `&mut` to a heap object (a `Gc` derefs to `&T`, and
 //!   interior-mutable std cells are `Trace` only for `NoGc` contents), so a
-//!   `Member` inside the heap never moves out;
+//!   `Member` a GC object owns never moves out;
 //! - hence reading a `Member` through a `&'a Member` (obtained from a `Gc<'a,
-//!   _>`) yields a `Gc<'a, T>` that is safe for as long as the borrow.
+//!   _>`, or a local one within one safepoint-free stretch) yields a
+//!   `Gc<'a, T>` that is safe for as long as the borrow.
 //!
 //! The slot is an `AtomicUsize`: the marker may read it on another thread
 //! while a mutator writes it. Stores are `Release` and loads `Acquire`, so a
@@ -29,9 +38,11 @@ use std::ops::Deref;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::barrier::{self, Place};
 use crate::mark::Tracer;
 use crate::mutator::Mutator;
 use crate::object::ObjectType;
+use crate::publish;
 use crate::trace::Trace;
 
 /// A pointer to a GC object, valid while the `Mutator` it came from is
@@ -150,7 +161,10 @@ impl<T: Trace + fmt::Display + 'static> fmt::Display for Gc<'_, T> {
 /// ```
 pub struct Member<T> {
     slot: AtomicUsize,
-    _marker: PhantomData<*const T>,
+    /// Invariant in `T`, as `Cell<T>` is: `set` writes a `T` through a
+    /// shared reference, so `&Member<Sub>` must not become `&Member<Super>`.
+    /// (Also `!Send`/`!Sync`; the impls below add them back.)
+    _marker: PhantomData<*mut T>,
 }
 
 // SAFETY: a Member is an atomic word; sharing or sending it shares the
@@ -187,14 +201,48 @@ impl<T> Member<T> {
 }
 
 impl<T: Trace + 'static> Member<T> {
+    /// A slot pointing at `target`, to be moved into an object about to be
+    /// allocated: `m.alloc(Pair { car: Member::new(a), cdr: b.into() })`.
+    ///
+    /// The new `Member` must be inside an allocated object before this
+    /// thread's next safepoint (or `collect`, `blocking`, or dropping the
+    /// `Mutator`); otherwise the process aborts there with a message, since
+    /// a pointer the collector cannot see may outlive its target. Do not
+    /// keep it in a local collection or drop it unused.
+    ///
+    /// ```
+    /// use tricolor::{Heap, Member, Trace};
+    ///
+    /// #[derive(Trace)]
+    /// struct Pair { car: Member<String>, cdr: Member<String> }
+    ///
+    /// let heap = Heap::new();
+    /// let mut m = heap.mutator();
+    /// let (a, b) = (m.alloc("a".to_string()), m.alloc("b".to_string()));
+    /// let pair = m.alloc(Pair { car: Member::new(a), cdr: b.into() });
+    /// let pair = m.root(pair);
+    /// m.collect();
+    /// assert_eq!(pair.get(&m).cdr.get().unwrap().as_str(), "b");
+    /// ```
+    #[inline]
+    pub fn new(target: Gc<'_, T>) -> Member<T> {
+        publish::note_unpublished();
+        Member {
+            slot: AtomicUsize::new(target.base()),
+            _marker: PhantomData,
+        }
+    }
+
     /// The target, valid as long as the borrow of the slot.
     #[inline]
     pub fn get(&self) -> Option<Gc<'_, T>> {
         match self.raw() {
             0 => None,
-            // A non-null Member lies inside a GC object (module comment),
-            // borrowed through a `Gc<'m, _>`, so `'_` ends before the next
-            // safepoint; a store replacing the target meanwhile shades it.
+            // A non-null Member is owned by a GC object, borrowed through a
+            // `Gc<'m, _>`, or is an unpublished one no object owns yet, whose
+            // target lives until the next safepoint (module comment); either
+            // way `'_` ends before the next safepoint, and a store replacing
+            // the target meanwhile shades it.
             // SAFETY: so the target, reachable when loaded, lives for `'_`.
             p => Some(unsafe { Gc::from_base(p) }),
         }
@@ -206,13 +254,26 @@ impl<T: Trace + 'static> Member<T> {
     /// If this `Member` is not inside an object of `m`'s heap, or `value`
     /// belongs to another heap.
     #[inline(always)]
+    #[track_caller]
     pub fn set(&self, m: &Mutator, value: Option<Gc<'_, T>>) {
         let new = value.map_or(0, Gc::base);
-        m.check_store(self as *const Self as usize, new);
-        if m.marking() {
-            m.write_barrier(self.slot.load(Ordering::Relaxed), new);
-        }
-        self.slot.store(new, Ordering::Release);
+        barrier::store(m, Place::Object("Member"), &self.slot, new, |w| w);
+    }
+}
+
+impl<T: Trace + 'static> From<Gc<'_, T>> for Member<T> {
+    /// As [`Member::new`].
+    #[inline]
+    fn from(target: Gc<'_, T>) -> Member<T> {
+        Member::new(target)
+    }
+}
+
+impl<T: Trace + 'static> From<Option<Gc<'_, T>>> for Member<T> {
+    /// [`Member::new`] of the target, or [`Member::null`].
+    #[inline]
+    fn from(target: Option<Gc<'_, T>>) -> Member<T> {
+        target.map_or_else(Member::null, Member::new)
     }
 }
 

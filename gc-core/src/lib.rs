@@ -22,6 +22,7 @@
 //! `config` (environment), `stats` (counters and gctrace).
 
 mod array;
+mod barrier;
 mod builder;
 mod config;
 mod cycle;
@@ -32,6 +33,7 @@ mod mutator;
 mod nanbox;
 mod object;
 mod pacer;
+mod publish;
 mod roots;
 mod signal;
 mod stats;
@@ -53,3 +55,8 @@ pub use roots::{GlobalRoot, Root};
 pub use stats::{GcStats, PAUSE_HISTORY};
 pub use trace::{NoGc, Trace, Tracer};
 pub use weak::Weak;
+
+// Pointer slots are one `usize` word, and `NanBox` keeps 64-bit value words
+// in them.
+#[cfg(not(target_pointer_width = "64"))]
+compile_error!("tricolor supports 64-bit targets only");

@@ -83,8 +83,17 @@ pub struct Tracer<'a> {
     grey: Vec<usize>,
     marked_bytes: usize,
     scanning: Option<&'static VTable>,
-    /// Checkmark mode: objects visited so far; marks are checked, not set.
-    checked: Option<HashSet<usize>>,
+    /// A mode other than marking, if any (one branch on the mark path).
+    special: Option<Special>,
+}
+
+/// What a [`Tracer`] does with edges when it is not marking.
+enum Special {
+    /// Checkmark: objects visited so far; marks are checked, not set.
+    Check(HashSet<usize>),
+    /// Record every non-null edge in `grey`, touching nothing: for looking
+    /// at one object's pointers (`publish.rs`).
+    Collect,
 }
 
 impl<'a> Tracer<'a> {
@@ -94,8 +103,22 @@ impl<'a> Tracer<'a> {
             grey: Vec::new(),
             marked_bytes: 0,
             scanning: None,
-            checked: None,
+            special: None,
         }
+    }
+
+    /// A tracer that only records the non-null edges it is given; read them
+    /// with [`collected`](Self::collected).
+    pub(crate) fn collecting(heap: &'a AllocHeap) -> Tracer<'a> {
+        Tracer {
+            special: Some(Special::Collect),
+            ..Tracer::new(heap)
+        }
+    }
+
+    /// The edges a [`collecting`](Self::collecting) tracer recorded.
+    pub(crate) fn collected(&self) -> &[usize] {
+        &self.grey
     }
 
     /// Shade the object at `base` (0 is ignored).
@@ -104,25 +127,43 @@ impl<'a> Tracer<'a> {
         if base == 0 {
             return;
         }
-        let Some(o) = self.heap.find_object(base) else {
-            bad_pointer(base, self.scanning.map_or("a root", |vt| (vt.type_name)()));
-        };
-        if let Some(checked) = &mut self.checked {
-            if checked.insert(base) {
-                if !o.span.is_marked(o.index) {
-                    missed(base, self.scanning);
-                }
-                if !o.span.noscan() {
-                    self.grey.push(base);
-                }
-            }
-            return;
+        if self.special.is_some() {
+            return self.special_edge(base);
         }
+        let o = self.find(base);
         if o.span.mark(o.index) {
             self.marked_bytes += o.span.elem_size();
             if !o.span.noscan() {
                 self.grey.push(base);
             }
+        }
+    }
+
+    /// The object at `base`, or an abort naming what held the bad pointer.
+    #[inline]
+    fn find(&self, base: usize) -> gc_alloc::ObjectRef<'a> {
+        match self.heap.find_object(base) {
+            Some(o) => o,
+            None => bad_pointer(base, self.scanning.map_or("a root", |vt| (vt.type_name)())),
+        }
+    }
+
+    #[cold]
+    fn special_edge(&mut self, base: usize) {
+        match &mut self.special {
+            Some(Special::Collect) => self.grey.push(base),
+            Some(Special::Check(checked)) => {
+                if checked.insert(base) {
+                    let o = self.find(base);
+                    if !o.span.is_marked(o.index) {
+                        missed(base, self.scanning);
+                    }
+                    if !o.span.noscan() {
+                        self.grey.push(base);
+                    }
+                }
+            }
+            None => unreachable!("special_edge without a special mode"),
         }
     }
 
@@ -183,12 +224,15 @@ impl<'a> Tracer<'a> {
 /// marking completes; uses its own visited set and leaves mark bits alone.
 pub(crate) fn checkmark(heap: &AllocHeap, roots: impl IntoIterator<Item = usize>) -> usize {
     let mut t = Tracer::new(heap);
-    t.checked = Some(HashSet::new());
+    t.special = Some(Special::Check(HashSet::new()));
     for r in roots {
         t.edge(r);
     }
     t.drain();
-    t.checked.map_or(0, |c| c.len())
+    match t.special {
+        Some(Special::Check(c)) => c.len(),
+        _ => 0,
+    }
 }
 
 /// A panic out of a `Trace` implementation would leave grey work taken from

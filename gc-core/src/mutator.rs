@@ -23,9 +23,9 @@
 //! - While a cycle marks, the mutator scans its own root set at its first
 //!   safepoint; while it is not running, a mark worker may scan it instead,
 //!   under `MutatorShared::running`, which the mutator takes to run again.
-//! - Write-barrier shades are buffered here and flushed when the buffer is
-//!   full and every time the mutator stops running, so mark termination
-//!   (which stops every mutator) sees all of them.
+//! - Write-barrier shades are buffered (`barrier.rs`) and flushed when the
+//!   buffer is full and every time the mutator stops running, so mark
+//!   termination (which stops every mutator) sees all of them.
 //! - If code run with the mutator stopped panics, the mutator is running
 //!   again before the panic propagates (`stopped`), so the world's count
 //!   and the cached marking flag never go stale.
@@ -40,9 +40,11 @@ use parking_lot::lock_api::ArcMutexGuard;
 use parking_lot::{Mutex, RawMutex};
 
 use crate::array::GcArray;
+use crate::barrier::WriteBarrier;
 use crate::gc::Gc;
 use crate::heap::{Heap, HeapInner};
 use crate::object::{self, ObjectType};
+use crate::publish;
 use crate::roots::{Root, SlotTable};
 use crate::trace::Trace;
 
@@ -109,18 +111,10 @@ pub struct Mutator {
     /// The cache's `bytes_taken` when this mutator last paid for its
     /// allocation with a mark assist.
     assist_base: Cell<u64>,
-    /// The heap's address range, copied here so that the checks on every
-    /// pointer store are two compares against registers.
-    heap_range: (usize, usize),
-    /// Objects the write barrier must shade, batched (Go's wbBuf). Flushed
-    /// when full and whenever the mutator stops running, so mark
-    /// termination, which stops every mutator, sees all of them.
-    barrier_buf: RefCell<Vec<usize>>,
+    /// The ownership checks and the buffered write barrier.
+    barrier: WriteBarrier,
     _not_send: PhantomData<*mut ()>,
 }
-
-/// Entries in a mutator's write-barrier buffer before it is flushed.
-const BARRIER_BUF: usize = 512;
 
 impl Mutator {
     pub(crate) fn attach(heap: &Heap) -> Mutator {
@@ -150,9 +144,8 @@ impl Mutator {
             // Read after `enter_running`: the flag cannot change until this
             // mutator stops running again.
             marking: Cell::new(inner.marking()),
-            heap_range: inner.alloc.range(),
             assist_base: Cell::new(0),
-            barrier_buf: RefCell::new(Vec::with_capacity(BARRIER_BUF)),
+            barrier: WriteBarrier::new(inner.alloc.range()),
             _not_send: PhantomData,
         }
     }
@@ -170,46 +163,82 @@ impl Mutator {
         &self.shared
     }
 
-    /// Allocate `value` in the GC heap.
+    /// Allocate `value` in the GC heap. Pointer fields may be given here
+    /// (`Member::new(gc)`, `gc.into()`, `NanBox::new`); see `publish.rs`.
     ///
     /// # Panics
-    /// If the heap is out of memory (see [`try_alloc`](Self::try_alloc)).
+    /// If the heap is out of memory (see [`try_alloc`](Self::try_alloc)), or
+    /// `value` holds a pointer into another heap.
     #[inline]
+    #[track_caller]
     pub fn alloc<T: Trace + Send + 'static>(&self, value: T) -> Gc<'_, T> {
         match self.try_alloc(value) {
             Ok(g) => g,
-            Err(e) => panic!(
-                "tricolor: cannot allocate a {}: {e}. Call Mutator::safepoint regularly so the collector \
-                 can run, or raise the heap limit",
-                std::any::type_name::<T>()
-            ),
+            Err(e) => out_of_memory(std::any::type_name::<T>(), e),
         }
     }
 
     /// Allocate `value`, or report why the heap cannot hold it (the heap
     /// limit, or the OS refusing memory); the heap stays usable.
+    ///
+    /// # Panics
+    /// If `value` holds a pointer into another heap.
     #[inline]
+    #[track_caller]
     pub fn try_alloc<T: Trace + Send + 'static>(&self, value: T) -> Result<Gc<'_, T>, AllocError> {
         let slot = match ObjectType::<T>::SPAN_CLASS {
-            Some(spc) => self.with_cache(|c| c.alloc(spc, self.flags::<T>()))?,
-            None => self.alloc_bytes::<T>(ObjectType::<T>::SIZE)?,
+            Some(spc) => self.with_cache(|c| c.alloc(spc, self.flags::<T>())),
+            None => self.alloc_bytes::<T>(ObjectType::<T>::SIZE),
+        };
+        let slot = match slot {
+            Ok(slot) => slot,
+            Err(e) => {
+                if T::NEEDS_TRACE && publish::any_unpublished() {
+                    // The value dies here, taking its pointer slots along.
+                    publish::forget(self, &value);
+                }
+                return Err(e);
+            }
         };
         // SAFETY: the slot is fresh, sized and aligned for T by ObjectType.
         unsafe { object::init(slot, value) };
         // SAFETY: the object was just initialised; the mutator is borrowed
         // for the returned lifetime, so no cycle can free it meanwhile.
-        Ok(unsafe { Gc::from_base(slot.as_ptr() as usize) })
+        let object: Gc<'_, T> = unsafe { Gc::from_base(slot.as_ptr() as usize) };
+        if T::NEEDS_TRACE && publish::any_unpublished() {
+            publish::publish(self, object.get());
+        }
+        Ok(object)
     }
 
     /// Allocate an array of `len` elements, element `i` being `init(i)`.
     ///
     /// # Panics
-    /// If the heap is out of memory.
+    /// If the heap is out of memory (see
+    /// [`try_alloc_array`](Self::try_alloc_array)).
+    #[track_caller]
     pub fn alloc_array<T: Trace + Send + 'static>(
         &self,
         len: usize,
         init: impl FnMut(usize) -> T,
     ) -> Gc<'_, GcArray<T>> {
+        match self.try_alloc_array(len, init) {
+            Ok(a) => a,
+            Err(e) => out_of_memory(&format!("array of {len} elements"), e),
+        }
+    }
+
+    /// Allocate an array of `len` elements, element `i` being `init(i)`, or
+    /// report why the heap cannot hold it; `init` is not called then.
+    ///
+    /// # Panics
+    /// If an element holds a pointer into another heap.
+    #[track_caller]
+    pub fn try_alloc_array<T: Trace + Send + 'static>(
+        &self,
+        len: usize,
+        init: impl FnMut(usize) -> T,
+    ) -> Result<Gc<'_, GcArray<T>>, AllocError> {
         let size = GcArray::<T>::value_size(len)
             .and_then(|v| v.checked_add(ObjectType::<GcArray<T>>::OFFSET))
             .unwrap_or(usize::MAX);
@@ -218,20 +247,21 @@ impl Mutator {
             needs_drop: std::mem::needs_drop::<T>(),
             black: self.marking.get(),
         };
-        let slot = match self.with_cache(|c| c.alloc_size(size, !T::NEEDS_TRACE, flags)) {
-            Ok(s) => s,
-            Err(e) => panic!("tricolor: cannot allocate an array of {len} elements: {e}"),
-        };
+        let slot = self.with_cache(|c| c.alloc_size(size, !T::NEEDS_TRACE, flags))?;
         // The header is written first so the sweeper can drop a partly built
         // array; the returned Gc borrows the mutator, so the array outlives it.
         // SAFETY: the slot is fresh and `size` bytes: header, length, `len` elements.
-        unsafe {
+        let array: Gc<'_, GcArray<T>> = unsafe {
             object::write_header::<GcArray<T>>(slot);
             let value =
                 (slot.as_ptr() as usize + ObjectType::<GcArray<T>>::OFFSET) as *mut GcArray<T>;
             GcArray::init(value, len, init);
             Gc::from_base(slot.as_ptr() as usize)
+        };
+        if T::NEEDS_TRACE && publish::any_unpublished() {
+            publish::publish(self, array.get());
         }
+        Ok(array)
     }
 
     /// A slot for an object of type `T` that is `size` bytes long.
@@ -260,15 +290,16 @@ impl Mutator {
     }
 
     /// Register `value` as a root of this mutator.
+    #[track_caller]
     pub fn root<T: Trace + 'static>(&self, value: Gc<'_, T>) -> Root<T> {
-        self.check_store(0, value.base());
-        Root::new(&self.shared, value)
+        Root::new(self, value)
     }
 
     /// Let the collector in: park for a stop-the-world phase another thread
     /// requested, or run a cycle if the heap reached its trigger. Call it
     /// regularly (interpreters: at calls and backward jumps).
     #[inline]
+    #[track_caller]
     pub fn safepoint(&mut self) {
         if self.safepoint_needed() {
             self.safepoint_slow();
@@ -286,7 +317,9 @@ impl Mutator {
     }
 
     #[cold]
+    #[track_caller]
     fn safepoint_slow(&mut self) {
+        publish::check_all_published("a safepoint");
         let inner = self.heap.inner().clone();
         // First safepoint since marking began: scan our own root set. No
         // `Gc` is alive here, so the roots are all this thread holds.
@@ -310,6 +343,7 @@ impl Mutator {
     }
 
     /// Run a full collection cycle now and finish its sweep.
+    #[track_caller]
     pub fn collect(&mut self) {
         let inner = self.heap.inner().clone();
         self.stopped(|| inner.collect_sync(true));
@@ -317,6 +351,7 @@ impl Mutator {
 
     /// Run `f` in a GC-safe region: collections proceed without waiting for
     /// this thread. Use it around anything that blocks (I/O, locks, sleep).
+    #[track_caller]
     pub fn blocking<R>(&mut self, f: impl FnOnce() -> R) -> R {
         self.stopped(f)
     }
@@ -325,6 +360,7 @@ impl Mutator {
     /// running again before the panic goes on, so its state (the world's
     /// count, the cache lock, the marking flag) stays exact for whoever
     /// catches the panic and for `Drop`.
+    #[track_caller]
     fn stopped<R>(&mut self, f: impl FnOnce() -> R) -> R {
         self.stop_running();
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
@@ -332,7 +368,9 @@ impl Mutator {
         r.unwrap_or_else(|p| std::panic::resume_unwind(p))
     }
 
+    #[track_caller]
     fn stop_running(&mut self) {
+        publish::check_all_published("a point where the collector may run");
         self.flush_barrier();
         *self.cache.get_mut() = None;
         *self.shared.running.lock() = false;
@@ -357,51 +395,20 @@ impl Mutator {
         self.marking.get()
     }
 
-    /// Refuse stores that would break the heap's invariants: a pointer slot
-    /// outside the GC heap (`slot` 0 means a root, always fine) or a target
-    /// from another heap.
+    /// The ownership checks and the write barrier.
     #[inline(always)]
-    pub(crate) fn check_store(&self, slot: usize, target: usize) {
-        let (base, len) = self.heap_range;
-        if slot != 0 && slot.wrapping_sub(base) >= len {
-            bad_slot();
-        }
-        if target != 0 && target.wrapping_sub(base) >= len {
-            foreign_target();
-        }
-    }
-
-    /// The hybrid write barrier: shade the old and the new target. Out of
-    /// line: stores run it only while marking.
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn write_barrier(&self, old: usize, new: usize) {
-        self.shade(old);
-        self.shade(new);
-    }
-
-    /// Make `base` grey if it is white (0 is ignored), through the buffer.
-    #[inline]
-    pub(crate) fn shade(&self, base: usize) {
-        if base != 0 {
-            let mut buf = self.barrier_buf.borrow_mut();
-            buf.push(base);
-            if buf.len() >= BARRIER_BUF {
-                self.heap.inner().shade_all(buf.drain(..));
-            }
-        }
+    pub(crate) fn barrier(&self) -> &WriteBarrier {
+        &self.barrier
     }
 
     fn flush_barrier(&self) {
-        let mut buf = self.barrier_buf.borrow_mut();
-        if !buf.is_empty() {
-            self.heap.inner().shade_all(buf.drain(..));
-        }
+        self.barrier.flush(self.heap.inner());
     }
 }
 
 impl Drop for Mutator {
     fn drop(&mut self) {
+        publish::check_all_published("the Mutator's drop");
         self.flush_barrier();
         if let Some(mut guard) = self.cache.get_mut().take() {
             guard.flush();
@@ -427,13 +434,10 @@ fn reentrant_alloc() -> ! {
 }
 
 #[cold]
-fn bad_slot() -> ! {
+#[track_caller]
+fn out_of_memory(what: &str, e: AllocError) -> ! {
     panic!(
-        "tricolor: Member::set on a Member that is not inside a GC object of this mutator's heap"
+        "tricolor: cannot allocate a {what}: {e}. Call Mutator::safepoint regularly so the collector \
+         can run, or raise the heap limit"
     )
-}
-
-#[cold]
-fn foreign_target() -> ! {
-    panic!("tricolor: a Gc from another heap was stored into this heap; objects cannot point across heaps")
 }

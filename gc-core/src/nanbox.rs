@@ -18,22 +18,26 @@
 //! fit in 48 bits: [`HeapBuilder::build`](crate::HeapBuilder::build)
 //! refuses a reservation that ends above 2^48.
 //!
-//! Soundness follows `Member`'s rules (see `gc.rs`): a `NanBox` is created
-//! holding a non-pointer word; only [`NanBox::set`] stores a pointer, and
-//! only into a `NanBox` inside the GC heap (it panics otherwise), so a
-//! `NanBox` outside the heap never holds one; a `NanValue` borrows the
-//! slot it was loaded from (or the `Gc` it was made from), so it cannot be
-//! held across a safepoint. Every store runs the hybrid barrier while
-//! marking, including a number overwriting a pointer: the deletion half
-//! must see the pointer that goes away.
+//! Soundness follows `Member`'s rules (see `gc.rs`): a `NanBox` made from
+//! bits or a number holds no pointer; [`NanBox::set`] stores only into a
+//! `NanBox` inside a GC object of the mutator's heap (it panics otherwise,
+//! whatever the value); [`NanBox::new`] of a pointer value is an unpublished
+//! slot that must be inside an allocated object by the next safepoint
+//! (`publish.rs`); a `NanValue` borrows the slot it was loaded from (or the
+//! `Gc` it was made from), so it cannot be held across a safepoint. Every
+//! store runs the hybrid barrier while marking, including a number
+//! overwriting a pointer: the deletion half must see the pointer that goes
+//! away.
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::barrier::{self, Place};
 use crate::gc::Gc;
 use crate::mark::Tracer;
 use crate::mutator::Mutator;
+use crate::publish;
 use crate::trace::Trace;
 
 /// The top 16 bits of a word that holds a GC pointer.
@@ -55,9 +59,9 @@ const fn is_pointer(word: u64) -> bool {
 
 /// The object address in `word`, or 0 if it holds no pointer.
 #[inline(always)]
-fn address(word: u64) -> usize {
-    if is_pointer(word) {
-        (word & ADDRESS_MASK) as usize
+fn address(word: usize) -> usize {
+    if is_pointer(word as u64) {
+        word & ADDRESS_MASK as usize
     } else {
         0
     }
@@ -193,8 +197,10 @@ impl<T> fmt::Debug for NanValue<'_, T> {
 /// assert_eq!(pair.cdr.get().as_gc().unwrap().as_str(), "tail");
 /// ```
 pub struct NanBox<T> {
-    word: AtomicU64,
-    _marker: PhantomData<*const T>,
+    /// The value word; `usize` is 64 bits wide (checked in `lib.rs`).
+    word: AtomicUsize,
+    /// Invariant in `T`, as for `Member` (`set` writes through `&self`).
+    _marker: PhantomData<*mut T>,
 }
 
 // SAFETY: a NanBox is an atomic word; sharing or sending it shares its
@@ -210,16 +216,38 @@ impl<T: Trace + 'static> NanBox<T> {
     /// As [`NanValue::from_bits`], if `bits` has the pointer pattern.
     pub const fn from_bits(bits: u64) -> NanBox<T> {
         NanBox {
-            word: AtomicU64::new(NanValue::<T>::from_bits(bits).bits),
+            word: AtomicUsize::new(NanValue::<T>::from_bits(bits).bits as usize),
             _marker: PhantomData,
         }
+    }
+
+    /// A slot holding `value`, to be moved into an object about to be
+    /// allocated. If `value` is a pointer, the slot follows
+    /// [`Member::new`](crate::Member::new)'s rule: it must be inside an
+    /// allocated object before this thread's next safepoint, or the process
+    /// aborts there.
+    #[inline]
+    pub fn new(value: NanValue<'_, T>) -> NanBox<T> {
+        if value.is_gc() {
+            publish::note_unpublished();
+        }
+        NanBox {
+            word: AtomicUsize::new(value.bits as usize),
+            _marker: PhantomData,
+        }
+    }
+
+    /// A slot holding no pointer: the canonical quiet NaN bits
+    /// (`0x7FF8_0000_0000_0000`), which the user may read as nil.
+    pub const fn null() -> NanBox<T> {
+        NanBox::from_bits(CANONICAL_NAN)
     }
 
     /// A slot holding the number `n` (NaNs canonical, see
     /// [`NanValue::from_f64`]).
     pub fn from_f64(n: f64) -> NanBox<T> {
         NanBox {
-            word: AtomicU64::new(NanValue::<T>::from_f64(n).bits),
+            word: AtomicUsize::new(NanValue::<T>::from_f64(n).bits as usize),
             _marker: PhantomData,
         }
     }
@@ -228,26 +256,42 @@ impl<T: Trace + 'static> NanBox<T> {
     #[inline(always)]
     pub fn get(&self) -> NanValue<'_, T> {
         NanValue {
-            bits: self.word.load(Ordering::Acquire),
+            bits: self.word.load(Ordering::Acquire) as u64,
             _marker: PhantomData,
         }
     }
 
-    /// Store `value`, running the write barrier if marking is on.
+    /// Store `value`, running the write barrier if marking is on (also
+    /// when a number overwrites a pointer: the deletion half must see the
+    /// pointer that goes away).
     ///
     /// # Panics
-    /// If `value` is a pointer and this `NanBox` is not inside an object of
-    /// `m`'s heap, or the object belongs to another heap.
+    /// If this `NanBox` is not inside an object of `m`'s heap, whatever
+    /// `value` is, or `value` points into another heap.
     #[inline(always)]
+    #[track_caller]
     pub fn set(&self, m: &Mutator, value: NanValue<'_, T>) {
-        let new = value.bits;
-        if value.is_gc() {
-            m.check_store(self as *const Self as usize, address(new));
-        }
-        if m.marking() {
-            m.write_barrier(address(self.word.load(Ordering::Relaxed)), address(new));
-        }
-        self.word.store(new, Ordering::Release);
+        barrier::store(
+            m,
+            Place::Object("NanBox"),
+            &self.word,
+            value.bits as usize,
+            address,
+        );
+    }
+}
+
+impl<'a, T: Trace + 'static> From<NanValue<'a, T>> for NanBox<T> {
+    /// As [`NanBox::new`].
+    fn from(value: NanValue<'a, T>) -> NanBox<T> {
+        NanBox::new(value)
+    }
+}
+
+impl<'a, T: Trace + 'static> From<Gc<'a, T>> for NanBox<T> {
+    /// As [`NanBox::new`] of [`NanValue::from_gc`].
+    fn from(object: Gc<'a, T>) -> NanBox<T> {
+        NanBox::new(NanValue::from_gc(object))
     }
 }
 

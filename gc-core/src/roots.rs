@@ -16,9 +16,9 @@
 //! The global table is different: it is scanned in the first pause, and any
 //! thread can store into it later, so it is a path for a pointer to move from
 //! one thread's not-yet-scanned roots to another thread. Stores into global
-//! roots therefore shade the new target while marking, like a heap store
-//! (the old target needs nothing: it was marked when the table was scanned,
-//! or was itself stored while marking and shaded then).
+//! roots therefore run the barrier like a heap store. Every store, here as
+//! for heap slots, goes through `barrier::store`, which also checks that the
+//! handle belongs to the mutator passed in.
 
 use std::marker::PhantomData;
 use std::ptr::NonNull;
@@ -27,6 +27,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::barrier::{self, check_owner, Place};
 use crate::gc::Gc;
 use crate::heap::HeapInner;
 use crate::mutator::{Mutator, MutatorShared};
@@ -129,29 +130,32 @@ pub(crate) unsafe fn slot_ref<'a>(slot: NonNull<AtomicUsize>) -> &'a AtomicUsize
 pub struct Root<T> {
     owner: Arc<MutatorShared>,
     slot: NonNull<AtomicUsize>,
-    _marker: PhantomData<*const T>,
+    /// Invariant in `T` (`set` writes through `&self`); `!Send`.
+    _marker: PhantomData<*mut T>,
 }
 
 impl<T: Trace + 'static> Root<T> {
-    pub(crate) fn new(owner: &Arc<MutatorShared>, value: Gc<'_, T>) -> Root<T> {
-        Root {
-            owner: owner.clone(),
-            slot: owner.roots.insert(value.base()),
+    #[track_caller]
+    pub(crate) fn new(m: &Mutator, value: Gc<'_, T>) -> Root<T> {
+        let owner = m.shared().clone();
+        let slot = owner.roots.insert(0);
+        let root = Root {
+            owner,
+            slot,
             _marker: PhantomData,
-        }
-    }
-
-    fn check(&self, m: &Mutator) {
-        assert!(
-            Arc::ptr_eq(&self.owner, m.shared()),
-            "a Root was used with a Mutator it was not created by; roots belong to one mutator"
-        );
+        };
+        root.set(m, value);
+        root
     }
 
     /// The rooted object, as an unrooted pointer for the mutator's borrow.
+    ///
+    /// # Panics
+    /// If `m` is not the mutator that made this root.
     #[inline]
+    #[track_caller]
     pub fn get<'m>(&self, m: &'m Mutator) -> Gc<'m, T> {
-        self.check(m);
+        check_owner(m, Place::Root(&self.owner), 0);
         // SAFETY: the slot is in our owner's table (kept alive by `owner`);
         // the value is a live object of type T because the table is scanned
         // as a root set of `m`, which is borrowed for 'm.
@@ -159,12 +163,16 @@ impl<T: Trace + 'static> Root<T> {
     }
 
     /// Point the root at another object.
+    ///
+    /// # Panics
+    /// If `m` is not the mutator that made this root, or `value` is from
+    /// another heap.
     #[inline]
+    #[track_caller]
     pub fn set(&self, m: &Mutator, value: Gc<'_, T>) {
-        self.check(m);
-        m.check_store(0, value.base());
-        // SAFETY: as in `get`.
-        unsafe { slot_ref(self.slot) }.store(value.base(), Ordering::Release);
+        // SAFETY: the slot is in our owner's table, kept alive by `owner`.
+        let slot = unsafe { slot_ref(self.slot) };
+        barrier::store(m, Place::Root(&self.owner), slot, value.base(), |w| w);
     }
 }
 
@@ -181,7 +189,9 @@ impl<T> Drop for Root<T> {
 pub struct GlobalRoot<T> {
     heap: Arc<HeapInner>,
     slot: NonNull<AtomicUsize>,
-    _marker: PhantomData<*const T>,
+    /// Invariant in `T` (`set` writes through `&self`); the impls below add
+    /// `Send`/`Sync` back.
+    _marker: PhantomData<*mut T>,
 }
 
 // SAFETY: the handle is an atomic slot in a heap-wide table; moving it to
@@ -192,18 +202,20 @@ unsafe impl<T: Send + Sync> Sync for GlobalRoot<T> {}
 
 impl<T: Trace + Send + Sync + 'static> GlobalRoot<T> {
     /// Register `value` as a heap-wide root.
+    ///
+    /// # Panics
+    /// If `value` is from another heap than `m`'s.
+    #[track_caller]
     pub fn new(m: &Mutator, value: Gc<'_, T>) -> GlobalRoot<T> {
-        m.check_store(0, value.base());
-        if m.marking() {
-            m.shade(value.base());
-        }
         let heap = m.heap_inner().clone();
-        let slot = heap.globals.insert(value.base());
-        GlobalRoot {
+        let slot = heap.globals.insert(0);
+        let root = GlobalRoot {
             heap,
             slot,
             _marker: PhantomData,
-        }
+        };
+        root.set(m, value);
+        root
     }
 
     /// The rooted object, for `m`'s borrow.
@@ -211,28 +223,24 @@ impl<T: Trace + Send + Sync + 'static> GlobalRoot<T> {
     /// # Panics
     /// If `m` is attached to another heap.
     #[inline]
+    #[track_caller]
     pub fn get<'m>(&self, m: &'m Mutator) -> Gc<'m, T> {
-        assert!(
-            Arc::ptr_eq(&self.heap, m.heap_inner()),
-            "a GlobalRoot was used with a Mutator of another heap"
-        );
+        check_owner(m, Place::Global(&self.heap), 0);
         // SAFETY: the slot lives in our heap's global table, scanned as a
         // root set, and `m` belongs to that heap and is borrowed for 'm.
         unsafe { Gc::from_base(slot_ref(self.slot).load(Ordering::Acquire)) }
     }
 
     /// Point the root at another object.
+    ///
+    /// # Panics
+    /// If `m` is attached to another heap, or `value` is from another heap.
+    #[track_caller]
     pub fn set(&self, m: &Mutator, value: Gc<'_, T>) {
-        assert!(
-            Arc::ptr_eq(&self.heap, m.heap_inner()),
-            "a GlobalRoot was used with a Mutator of another heap"
-        );
-        m.check_store(0, value.base());
-        if m.marking() {
-            m.shade(value.base());
-        }
-        // SAFETY: as in `get`.
-        unsafe { slot_ref(self.slot) }.store(value.base(), Ordering::Release);
+        // SAFETY: the slot lives in our heap's global table, kept alive by
+        // `heap`.
+        let slot = unsafe { slot_ref(self.slot) };
+        barrier::store(m, Place::Global(&self.heap), slot, value.base(), |w| w);
     }
 }
 

@@ -50,3 +50,14 @@ pub unsafe trait Trace {
 /// strong GC pointer slot. ([`Weak`](crate::Weak) is `NoGc`: it never keeps
 /// its target alive, so moving it anywhere hides nothing from the marker.)
 pub unsafe trait NoGc {}
+
+impl Tracer<'_> {
+    /// Compile-time check used by `#[derive(Trace)]` for `#[trace(skip)]`
+    /// fields: the call only type-checks if `T` implements this crate's
+    /// [`NoGc`]. It is an inherent method of the real `Tracer`, which the
+    /// `trace` signature forces, so no user-supplied path or name can stand
+    /// in for the trait. Does nothing at run time.
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn __skipped_field_must_implement_no_gc<T: ?Sized + NoGc>(&mut self) {}
+}

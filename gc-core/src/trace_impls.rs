@@ -76,7 +76,7 @@ impl_leaf! {
     NonZeroU8, NonZeroU16, NonZeroU32, NonZeroU64, NonZeroU128, NonZeroUsize,
     NonZeroI8, NonZeroI16, NonZeroI32, NonZeroI64, NonZeroI128, NonZeroIsize,
     str, String, OsStr, OsString, Path, PathBuf,
-    Duration, Instant, SystemTime, RandomState,
+    Duration, Instant, SystemTime, RandomState, std::convert::Infallible,
 }
 
 // SAFETY: atomics of plain integers hold no GC pointer. Each width exists

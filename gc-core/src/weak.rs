@@ -12,6 +12,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use crate::barrier::{self, check_owner, Place};
 use crate::gc::Gc;
 use crate::heap::HeapInner;
 use crate::mark::Tracer;
@@ -33,7 +34,9 @@ use crate::trace::{NoGc, Trace};
 pub struct Weak<T> {
     heap: Arc<HeapInner>,
     slot: NonNull<AtomicUsize>,
-    _marker: PhantomData<*const T>,
+    /// Invariant in `T`, like the other handles; the impls below add
+    /// `Send`/`Sync` back.
+    _marker: PhantomData<*mut T>,
 }
 
 // SAFETY: the handle is an atomic slot in a heap-wide table; upgrading it on
@@ -44,15 +47,22 @@ unsafe impl<T: Send + Sync> Sync for Weak<T> {}
 
 impl<T: Trace + 'static> Weak<T> {
     /// A weak reference to `target`.
+    ///
+    /// # Panics
+    /// If `target` is from another heap than `m`'s.
+    #[track_caller]
     pub fn new(m: &Mutator, target: Gc<'_, T>) -> Weak<T> {
-        m.check_store(0, target.base());
         let heap = m.heap_inner().clone();
-        let slot = heap.weaks.insert(target.base());
-        Weak {
+        let slot = heap.weaks.insert(0);
+        let weak = Weak {
             heap,
             slot,
             _marker: PhantomData,
-        }
+        };
+        // SAFETY: the slot lives in our heap's weak table, kept alive by `heap`.
+        let word = unsafe { slot_ref(weak.slot) };
+        barrier::store(m, Place::Weak(&weak.heap), word, target.base(), |w| w);
+        weak
     }
 
     /// Whether the target has been collected. Unlike `upgrade`, this never
@@ -69,18 +79,16 @@ impl<T: Trace + 'static> Weak<T> {
     ///
     /// # Panics
     /// If `m` is attached to another heap.
+    #[track_caller]
     pub fn upgrade<'m>(&self, m: &'m Mutator) -> Option<Gc<'m, T>> {
-        assert!(
-            Arc::ptr_eq(&self.heap, m.heap_inner()),
-            "a Weak was upgraded with a Mutator of another heap"
-        );
+        check_owner(m, Place::Weak(&self.heap), 0);
         // SAFETY: the slot lives in our heap's weak table, kept alive by `heap`.
         let p = unsafe { slot_ref(self.slot) }.load(Ordering::Acquire);
         if p == 0 {
             return None;
         }
         if m.marking() {
-            m.shade(p);
+            m.barrier().shade(m, p);
         }
         // A non-zero weak slot holds an object marked at the last mark
         // termination (unmarked targets are cleared then, before sweeping)

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
-use quote::{format_ident, quote, quote_spanned, ToTokens};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{
     parse_quote, parse_quote_spanned, Data, DeriveInput, Fields, Generics, Ident, Member, Path,
@@ -97,8 +97,7 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
 
     let krate = &container.krate;
     let name = &input.ident;
-    let stand_in = Ident::new("__TraceRecursionStandIn", Span::call_site());
-    let mut replacer = SelfReplacer::new(name, &input.generics, &stand_in);
+    let mut replacer = SelfReplacer::new(name, &input.generics);
     let traced_types: Vec<&Type> = shape.fields().iter().map(|field| field.ty).collect();
     // The types as used in consts and bounds, where a self-reference would
     // make a cycle; `trace` itself uses the real fields. Repeats are dropped,
@@ -114,16 +113,12 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
 
     let trace_impl = trace_impl(input, krate, &shape, &checked_types, &skipped);
     let no_gc_impl = no_gc_types.map(|types| no_gc_impl(input, krate, &types));
-    let stand_in_items = replacer
-        .used
-        .then(|| stand_in_items(&stand_in, krate, container.no_gc));
     let drop_check = drop_check(input);
 
     Ok(quote! {
         const _: () = {
             #trace_impl
             #no_gc_impl
-            #stand_in_items
             #drop_check
         };
     })
@@ -175,20 +170,18 @@ fn trace_impl(
             .map(|(ty, span)| quote_spanned!(*span=> <#ty as #krate::Trace>::NEEDS_TRACE));
         quote!(#(#terms)||*)
     };
-    let skip_checks = skip_checks(krate, skipped);
-
-    // A type with nothing to trace must not name `tracer`, or the
-    // parameter would be reported unused in the user's crate.
-    let tracer = if checked_types.is_empty() {
-        format_ident!("_tracer")
-    } else {
-        format_ident!("tracer")
-    };
+    // Hygienic: no name in the user's field types can refer to it.
+    let tracer = Ident::new("tracer", Span::mixed_site());
+    let skip_checks = skip_checks(&tracer, skipped);
     // Respanned as a whole so that a field type without `Trace` is reported
     // at the field, not across the whole item.
     let trace_call = |field: &TracedField<'_>, place: TokenStream| {
+        // Only the location moves: hygienic names (the tracer, enum
+        // bindings) keep resolving where they were declared.
         let span = at(field.ty);
-        map_spans(quote!(#krate::Trace::trace(#place, #tracer);), &|_| span)
+        map_spans(quote!(#krate::Trace::trace(#place, #tracer);), &|s| {
+            s.located_at(span)
+        })
     };
     let body = match shape {
         Shape::Struct(fields) => {
@@ -203,7 +196,7 @@ fn trace_impl(
         Shape::Enum(variants) => {
             let arms = variants.iter().map(|(variant, fields)| {
                 let bindings: Vec<Ident> = (0..fields.len())
-                    .map(|i| format_ident!("__field{}", i))
+                    .map(|i| Ident::new(&format!("field{i}"), Span::mixed_site()))
                     .collect();
                 let members = fields.iter().map(|field| &field.member);
                 let calls = fields
@@ -221,13 +214,12 @@ fn trace_impl(
     quote! {
         #[automatically_derived]
         unsafe impl #impl_generics #krate::Trace for #name #ty_generics #where_clause {
-            const NEEDS_TRACE: bool = {
-                #skip_checks
-                #needs_trace
-            };
+            const NEEDS_TRACE: bool = #needs_trace;
 
             #[inline]
+            #[allow(unused_variables)]
             fn trace(&self, #tracer: &mut #krate::Tracer<'_>) {
+                #skip_checks
                 #body
             }
         }
@@ -237,36 +229,26 @@ fn trace_impl(
 /// Requires every `#[trace(skip)]` field type to implement `NoGc`: only a
 /// type that can never hold a GC pointer may go untraced.
 ///
-/// The check is a call of a `const fn` with a `NoGc` bound inside
-/// `NEEDS_TRACE`, which is type-checked with the impl's generics, bounds and
-/// `Self` in scope and costs nothing at run time. Unlike a `NoGc` bound in
-/// the impl's where-clause, it fails where the type is defined, also when
-/// the field type involves a type parameter (`Member<T>`), rather than
-/// leaving a type that silently never implements `Trace`.
-fn skip_checks(krate: &Path, skipped: &[&Type]) -> TokenStream {
-    if skipped.is_empty() {
-        return quote!();
-    }
+/// The check is a call, inside `trace`, of an inherent method of the
+/// tracer with a `NoGc` bound. The tracer's type is the real `Tracer`
+/// (the `Trace` signature forces it whatever `crate = "..."` says), and an
+/// inherent method wins over any trait method of the same name, so the
+/// bound is always this crate's `NoGc`, never one reached through a
+/// user-supplied path. It is type-checked with the impl's generics in
+/// scope, so it fails where the type is defined, also when the field type
+/// involves a type parameter (`Member<T>`), and costs nothing at run time.
+fn skip_checks(tracer: &Ident, skipped: &[&Type]) -> TokenStream {
     let mut seen = HashSet::new();
     let calls = skipped
         .iter()
         .filter(|ty| seen.insert(ty.to_token_stream().to_string()))
         .map(|ty| {
-            // The tokens before the type take the span of its first token and
-            // those after it the span of its last, so that the error, which
-            // covers the whole call, underlines exactly the field's type.
-            let ty = map_spans(ty.to_token_stream(), &in_expansion);
-            let mut tokens = ty.clone().into_iter();
-            let start = tokens.next().map_or_else(Span::call_site, |t| t.span());
-            let end = tokens.last().map_or(start, |t| t.span());
-            let check = quote_spanned!(start=> skipped_field_type_must_implement_no_gc::<);
-            let close = quote_spanned!(end=> >(););
+            let span = at(ty);
+            let check = quote_spanned!(span=> #tracer.__skipped_field_must_implement_no_gc::<);
+            let close = quote_spanned!(span=> >(););
             quote!(#check #ty #close)
         });
-    quote! {
-        const fn skipped_field_type_must_implement_no_gc<T: ?::core::marker::Sized + #krate::NoGc>() {}
-        #(#calls)*
-    }
+    quote!(#(#calls)*)
 }
 
 /// A span that points at `tokens` in error messages but still belongs to the
@@ -322,39 +304,17 @@ fn no_gc_impl(
     }
 }
 
-/// The type that replaces self-references in consts and bounds (see
-/// `recursion`). Uninhabited, so `NEEDS_TRACE = false` is trivially true.
-fn stand_in_items(stand_in: &Ident, krate: &Path, no_gc: bool) -> TokenStream {
-    let no_gc_impl = no_gc.then(|| {
-        quote! {
-            // SAFETY: the stand-in has no values.
-            unsafe impl #krate::NoGc for #stand_in {}
-        }
-    });
-    quote! {
-        enum #stand_in {}
-
-        // SAFETY: the stand-in has no values, so it holds no GC pointer.
-        unsafe impl #krate::Trace for #stand_in {
-            const NEEDS_TRACE: bool = false;
-
-            fn trace(&self, _tracer: &mut #krate::Tracer<'_>) {
-                match *self {}
-            }
-        }
-
-        #no_gc_impl
-    }
-}
-
 /// Makes `impl Drop` for the derived type a conflicting-implementations
 /// error (the technique gc-arena uses): the blanket impl covers every `Drop`
 /// type, so the second impl overlaps exactly when the type is `Drop`.
 fn drop_check(input: &DeriveInput) -> TokenStream {
     let name = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    // Mixed-site hygiene: a user item of the same name cannot be confused
+    // with this trait (nor shadow it).
+    let check = Ident::new("TraceTypesMustNotImplementDrop", Span::mixed_site());
     let own_impl = quote_spanned! {at(name)=>
-        impl #impl_generics TraceTypesMustNotImplementDrop for #name #ty_generics #where_clause {}
+        impl #impl_generics #check for #name #ty_generics #where_clause {}
     };
     quote! {
         /// A destructor of a traced type would run during sweep, when the GC
@@ -362,10 +322,10 @@ fn drop_check(input: &DeriveInput) -> TokenStream {
         /// in a "conflicting implementations" error, remove the `Drop` impl
         /// of the type deriving `Trace`; release outside resources
         /// explicitly or from a non-GC owner instead.
-        trait TraceTypesMustNotImplementDrop {}
+        trait #check {}
 
         #[allow(drop_bounds)]
-        impl<T: ::core::ops::Drop + ?::core::marker::Sized> TraceTypesMustNotImplementDrop for T {}
+        impl<T: ::core::ops::Drop + ?::core::marker::Sized> #check for T {}
 
         #own_impl
     }

@@ -63,21 +63,27 @@ use proc_macro::TokenStream;
 ///
 /// - `#[trace(crate = "path")]`: the crate that exports `Trace`, `Tracer`
 ///   and `NoGc`, instead of `::tricolor`; for code that depends on
-///   `gc-core` directly (`crate = "gc_core"`) or lives inside it
-///   (`crate = "crate"`).
+///   `gc-core` directly (`crate = "gc_core"`), lives inside it
+///   (`crate = "crate"`) or renamed the dependency. The path only names the
+///   traits being implemented: no check that soundness rests on goes
+///   through it. The `#[trace(skip)]` check is an inherent method of the
+///   real `Tracer` (which the `trace` signature forces), so a module that
+///   re-exports `Trace` and `Tracer` beside a `NoGc` of its own cannot
+///   satisfy it; an impl of a look-alike `Trace` is not the real one and
+///   cannot be allocated.
 /// - `#[trace(no_gc)]`: also implement `NoGc`, so the type can sit inside
 ///   `Cell`, `RefCell`, `Mutex`, `Rc` and the other containers that require
 ///   it. The impl carries a `FieldType: NoGc` bound for every field (skipped
 ///   ones included), so the compiler rejects it when a field may hold a GC
-///   pointer; it cannot make the type unsound.
+///   pointer.
 ///
 /// On a field:
 ///
 /// - `#[trace(skip)]`: the field is not traced, does not count towards
 ///   `NEEDS_TRACE`, and need not implement `Trace`. Accepted only when the
-///   field's type implements `NoGc` (from the crate named by `crate`), i.e.
-///   provably holds no GC pointer; otherwise the derive fails to compile
-///   with an unsatisfied `NoGc` bound on the field's type. A field whose type
+///   field's type implements the collector's `NoGc`, i.e. provably holds no
+///   GC pointer; otherwise the derive fails to compile with an unsatisfied
+///   `NoGc` bound on the field's type. A field whose type
 ///   involves a type parameter needs that bound spelled out
 ///   (`struct Cache<K: NoGc> { #[trace(skip)] keys: Vec<K> }`).
 ///

@@ -6,7 +6,10 @@
 //! itself, and rustc rejects the cycle (E0391); the `NoGc` where-clause would
 //! likewise overflow (E0275). So before a field type is used in either place,
 //! every occurrence of the type itself is replaced by an uninhabited stand-in
-//! whose `NEEDS_TRACE` is `false`.
+//! whose `NEEDS_TRACE` is `false`: `::core::convert::Infallible`, spelled as
+//! an absolute path so that no user item can be read in its place (a name
+//! the derive declared itself could be shadowed by a user type or alias of
+//! the same name, and a `Member<X>` field would count as untraced).
 //!
 //! This computes the least fixed point, which is the right answer: values are
 //! finite, so a GC pointer inside a recursive value sits in some field that
@@ -21,13 +24,14 @@
 //! is left alone; such types, and mutually recursive ones, still hit the cycle
 //! error at compile time, never a wrong answer.
 //!
-//! The stand-in implements `Trace`, and `NoGc` only when the type itself does,
-//! so it satisfies exactly the bounds the real type satisfies: a container
-//! impl that needs more of its element fails to compile instead of being
-//! evaluated at a different type.
+//! `Infallible` implements `Trace` and `NoGc`. That the stand-in is `NoGc`
+//! even where the type itself is not cannot make a wrong impl: the consts
+//! and bounds are only computed with it; the `trace` body, type-checked
+//! with the real field types, still requires every bound the real type
+//! needs (a `RefCell<Self>` field of a type that is not `NoGc` fails there).
 
 use quote::ToTokens;
-use syn::{GenericArgument, GenericParam, Generics, Ident, PathArguments, Type};
+use syn::{parse_quote, GenericArgument, GenericParam, Generics, Ident, PathArguments, Type};
 
 /// Rewrites field types of one derived type, replacing the type itself by a
 /// stand-in.
@@ -36,14 +40,10 @@ pub struct SelfReplacer<'a> {
     /// The type's own generic parameters, as they would be spelled as
     /// arguments (`'a`, `T`, `N`).
     own_args: Vec<String>,
-    stand_in: &'a Ident,
-    /// Set once a replacement has been made, so the stand-in is only emitted
-    /// for recursive types.
-    pub used: bool,
 }
 
 impl<'a> SelfReplacer<'a> {
-    pub fn new(name: &'a Ident, generics: &Generics, stand_in: &'a Ident) -> Self {
+    pub fn new(name: &'a Ident, generics: &Generics) -> Self {
         let own_args = generics
             .params
             .iter()
@@ -53,12 +53,7 @@ impl<'a> SelfReplacer<'a> {
                 GenericParam::Const(c) => c.ident.to_string(),
             })
             .collect();
-        SelfReplacer {
-            name,
-            own_args,
-            stand_in,
-            used: false,
-        }
+        SelfReplacer { name, own_args }
     }
 
     /// `ty` with every certain self-reference replaced by the stand-in.
@@ -72,8 +67,7 @@ impl<'a> SelfReplacer<'a> {
         match ty {
             Type::Path(path) if path.qself.is_none() => {
                 if self.is_self(&path.path) {
-                    *ty = Type::Verbatim(self.stand_in.to_token_stream());
-                    self.used = true;
+                    *ty = parse_quote!(::core::convert::Infallible);
                     return;
                 }
                 // Only type arguments are descended into: they name the

@@ -1,0 +1,213 @@
+//! The write barrier and the one store every pointer slot goes through
+//! (Go's `mbarrier.go` and `mwbbuf.go` in one file).
+//!
+//! # Why a barrier
+//! Marking runs beside the mutators, so the heap graph changes under the
+//! marker. The tri-colour invariant that keeps the mark sound is the weak
+//! one: every white object reachable from a black one is also reachable
+//! from a grey one through white objects. A store can break it in two ways,
+//! and the hybrid barrier (Yuasa deletion + Dijkstra insertion, as Go's)
+//! shades one object for each:
+//! - **deletion**: the pointer a store overwrites may be the last grey path
+//!   to an object some mutator still holds (its roots scanned already, so
+//!   nobody will find it again): shade the old target;
+//! - **insertion**: a mutator whose roots have not been scanned yet may store
+//!   a pointer it holds only in those roots into a black object, then drop
+//!   it from the roots (root stores have no barrier): shade the new target.
+//!
+//! Objects allocated while marking are black (their children are shaded by
+//! the same rule when they are given at construction, see `publish.rs`).
+//! Shading while marking is all a store needs; with marking off it is
+//! skipped, since the marking flag only changes when this mutator is stopped
+//! (`mutator.rs`).
+//!
+//! # The one store
+//! [`store`] is the only code that writes a pointer into a slot: `Member`,
+//! `NanBox`, array elements (which are `Member`s or `NanBox`es), `Root`,
+//! `GlobalRoot` and `Weak` all call it. Whatever the new value is (a
+//! pointer, null, a number), it first checks that the slot belongs to the
+//! mutator's heap ([`Place`]): an object slot must lie inside the heap's
+//! reservation, a root must belong to this mutator, a global or weak slot to
+//! this heap. Only then does it run *that* heap's barrier on the old and new
+//! targets, so no store can delete a pointer from a heap that is marking
+//! without that heap hearing of it. A pointer target must be an object of
+//! the same heap. Violations panic at the caller's line before the slot is
+//! touched.
+//!
+//! Which places run the barrier: object fields and global roots (any thread
+//! can store into a global root after the first pause scanned them, so the
+//! table is a path between threads, like a heap object). A mutator's own
+//! roots need none: its root set is scanned as a whole at one of its
+//! safepoints, and anything it stores there afterwards came from the heap
+//! (the deletion barrier shades it if it is unlinked) or from a new, black
+//! allocation. Weak slots need none: a weak reference never keeps its
+//! target alive, and `Weak::upgrade` shades what it hands out.
+//!
+//! # The buffer
+//! Shades are batched per mutator (Go's `wbBuf`): [`WriteBarrier`] queues
+//! the addresses and marks them in one go when the buffer is full and every
+//! time the mutator stops running, so mark termination, which stops every
+//! mutator, has seen all of them.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::heap::HeapInner;
+use crate::mutator::{Mutator, MutatorShared};
+
+/// Entries in a mutator's write-barrier buffer before it is flushed.
+const BUFFER_LEN: usize = 512;
+
+/// Where a pointer slot lives, which decides the ownership check.
+#[derive(Clone, Copy)]
+pub(crate) enum Place<'a> {
+    /// A field of a GC object: a `Member`, a `NanBox` or an array element.
+    /// The name is for the panic message.
+    Object(&'static str),
+    /// A [`Root`](crate::Root) of the given mutator.
+    Root(&'a MutatorShared),
+    /// A [`GlobalRoot`](crate::GlobalRoot) of the given heap.
+    Global(&'a HeapInner),
+    /// A [`Weak`](crate::Weak) of the given heap.
+    Weak(&'a HeapInner),
+}
+
+/// Store `new` into `slot` for mutator `m`: check that the slot and the
+/// target belong to `m`'s heap, run the barrier where `place` needs it, then
+/// publish. `address` decodes a slot word to the object it points at (0 for
+/// none), so tagged words (`NanBox`) share this code.
+///
+/// # Panics
+/// If the slot is not `m`'s (another heap's object, another mutator's root,
+/// outside any GC object) or the target is from another heap.
+#[inline(always)]
+#[track_caller]
+pub(crate) fn store(
+    m: &Mutator,
+    place: Place<'_>,
+    slot: &AtomicUsize,
+    new: usize,
+    address: fn(usize) -> usize,
+) {
+    check_owner(m, place, slot as *const AtomicUsize as usize);
+    let target = address(new);
+    if target != 0 && !m.barrier().in_heap(target) {
+        foreign_target();
+    }
+    if matches!(place, Place::Object(_) | Place::Global(_)) && m.marking() {
+        m.barrier()
+            .shade_pair(m, address(slot.load(Ordering::Relaxed)), target);
+    }
+    slot.store(new, Ordering::Release);
+}
+
+/// Panic unless `place` belongs to `m` (its heap, or itself for a root);
+/// `slot` is the slot's address, checked for `Place::Object`. Reads of
+/// handles (`Root::get`, `Weak::upgrade`) check the same way.
+#[inline(always)]
+#[track_caller]
+pub(crate) fn check_owner(m: &Mutator, place: Place<'_>, slot: usize) {
+    match place {
+        Place::Object(what) => {
+            if !m.barrier().in_heap(slot) {
+                slot_outside_heap(what);
+            }
+        }
+        Place::Root(owner) => {
+            if !std::ptr::eq(owner, &**m.shared()) {
+                foreign_root();
+            }
+        }
+        Place::Global(heap) | Place::Weak(heap) => {
+            if !std::ptr::eq(heap, &**m.heap_inner()) {
+                foreign_handle(if matches!(place, Place::Global(_)) {
+                    "GlobalRoot"
+                } else {
+                    "Weak"
+                });
+            }
+        }
+    }
+}
+
+/// A mutator's side of the barrier: its heap's address range (copied here
+/// so the ownership checks are two compares against registers) and the
+/// buffer of pending shades.
+pub(crate) struct WriteBarrier {
+    range: (usize, usize),
+    buffer: RefCell<Vec<usize>>,
+}
+
+impl WriteBarrier {
+    pub(crate) fn new(range: (usize, usize)) -> WriteBarrier {
+        WriteBarrier {
+            range,
+            buffer: RefCell::new(Vec::with_capacity(BUFFER_LEN)),
+        }
+    }
+
+    /// Whether `addr` lies inside this heap's reservation.
+    #[inline(always)]
+    pub(crate) fn in_heap(&self, addr: usize) -> bool {
+        addr.wrapping_sub(self.range.0) < self.range.1
+    }
+
+    /// The hybrid barrier: shade the old and the new target. Out of line:
+    /// stores run it only while marking.
+    #[cold]
+    #[inline(never)]
+    fn shade_pair(&self, m: &Mutator, old: usize, new: usize) {
+        self.shade(m, old);
+        self.shade(m, new);
+    }
+
+    /// Make `base` grey if it is white (0 is ignored), through the buffer.
+    #[inline]
+    pub(crate) fn shade(&self, m: &Mutator, base: usize) {
+        if base != 0 {
+            let mut buf = self.buffer.borrow_mut();
+            buf.push(base);
+            if buf.len() >= BUFFER_LEN {
+                m.heap_inner().shade_all(buf.drain(..));
+            }
+        }
+    }
+
+    /// Mark everything queued. Called whenever the mutator stops running.
+    pub(crate) fn flush(&self, heap: &HeapInner) {
+        let mut buf = self.buffer.borrow_mut();
+        if !buf.is_empty() {
+            heap.shade_all(buf.drain(..));
+        }
+    }
+}
+
+#[cold]
+#[track_caller]
+fn slot_outside_heap(what: &str) -> ! {
+    panic!(
+        "tricolor: {what} store into a slot that is not inside a GC object of this mutator's heap \
+         (a {what} on the stack, in a Box, or in another heap's object); pointer slots are written \
+         only inside objects of the heap whose Mutator is passed"
+    )
+}
+
+#[cold]
+#[track_caller]
+fn foreign_target() -> ! {
+    panic!(
+        "tricolor: a Gc from another heap was stored into this heap; objects cannot point across heaps"
+    )
+}
+
+#[cold]
+#[track_caller]
+fn foreign_root() -> ! {
+    panic!("tricolor: a Root was used with a Mutator it was not created by; roots belong to one mutator")
+}
+
+#[cold]
+#[track_caller]
+fn foreign_handle(what: &str) -> ! {
+    panic!("tricolor: a {what} was used with a Mutator of another heap")
+}
