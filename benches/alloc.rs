@@ -3,6 +3,9 @@
 //! the ratio is read off one run. Only allocation is timed: `Box`es are freed
 //! and the GC heap is swept outside the timed loop.
 
+// `criterion_main!` defines an undocumented `pub fn main`.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

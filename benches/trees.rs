@@ -34,6 +34,9 @@
 //! the `Box`, `Rc`, `gc` and `dumpster` modules share one piece of code,
 //! `ptr_imp!`, over their pointer and cell types.
 
+// `criterion_main!` defines an undocumented `pub fn main`.
+#![allow(missing_docs)]
+
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};

@@ -50,7 +50,7 @@ fn threads_get_disjoint_aligned_objects_whose_contents_survive() {
                                 "objects of 32 B and more are 16-aligned"
                             );
                         }
-                        // SAFETY (test): the slot is ours and `size` bytes long.
+                        // SAFETY: the slot is ours and `size` bytes long.
                         unsafe {
                             std::ptr::write_bytes(p, t.wrapping_mul(31).wrapping_add(i as u8), size)
                         };
@@ -58,7 +58,7 @@ fn threads_get_disjoint_aligned_objects_whose_contents_survive() {
                     }
                     for (i, &(p, size)) in mine.iter().enumerate() {
                         let want = t.wrapping_mul(31).wrapping_add(i as u8);
-                        // SAFETY (test): as above, and no other thread was given this slot.
+                        // SAFETY: as above, and no other thread was given this slot.
                         let bytes = unsafe { std::slice::from_raw_parts(p as *const u8, size) };
                         assert!(
                             bytes.iter().all(|&b| b == want),
@@ -118,8 +118,8 @@ fn interior_pointers_find_their_object_and_foreign_addresses_do_not() {
 static DROPPED: AtomicUsize = AtomicUsize::new(0);
 
 unsafe fn count_drop(p: std::ptr::NonNull<u8>) {
-    // SAFETY (test): the hook gets freed slots that held a u64 written below.
     assert_eq!(
+        // SAFETY: the hook gets freed slots that held a u64 written below.
         unsafe { *(p.as_ptr() as *const u64) } % 3,
         1,
         "hook called for an object without a destructor"
@@ -145,7 +145,7 @@ fn sweep_frees_exactly_the_unmarked_and_reuses_their_slots() {
                 black: false,
             };
             let p = cache.alloc(spc, flags).unwrap().as_ptr();
-            // SAFETY (test): a fresh 64-byte slot.
+            // SAFETY: a fresh 64-byte slot.
             unsafe { *(p as *mut u64) = i as u64 };
             p as usize
         })
@@ -173,8 +173,8 @@ fn sweep_frees_exactly_the_unmarked_and_reuses_their_slots() {
         let o = heap.find_object(p).unwrap();
         assert_eq!(o.span.is_allocated(o.index), i % 2 == 0, "object {i}");
         if i % 2 == 0 {
-            // SAFETY (test): a surviving object.
             assert_eq!(
+                // SAFETY: a surviving object.
                 unsafe { *(p as *const u64) },
                 i as u64,
                 "survivor {i} changed"
@@ -205,7 +205,7 @@ fn empty_spans_return_pages_and_rss_falls() {
     let n = (256 << 20) / 128;
     for i in 0..n {
         let p = cache.alloc_size(128, true, PLAIN).unwrap().as_ptr();
-        // SAFETY (test): touch the fresh 128-byte slot so its page is resident.
+        // SAFETY: touch the fresh 128-byte slot so its page is resident.
         unsafe { std::ptr::write_bytes(p, i as u8, 128) };
     }
     let grown = rss();
@@ -242,7 +242,7 @@ fn empty_spans_return_pages_and_rss_falls() {
     assert!(heap.stats().released_bytes >= released);
     // Released pages come back as fresh memory.
     let p = cache.alloc_size(128, true, PLAIN).unwrap().as_ptr();
-    // SAFETY (test): a fresh slot.
+    // SAFETY: a fresh slot.
     unsafe { std::ptr::write_bytes(p, 7, 128) };
 }
 
@@ -313,7 +313,7 @@ fn sweeping_one_span_while_other_threads_allocate() {
             if i % 4 == 0 {
                 let o = heap.find_object(p).unwrap();
                 o.span.mark(o.index);
-                // SAFETY (test): a fresh 32-byte slot.
+                // SAFETY: a fresh 32-byte slot.
                 unsafe { *(p as *mut usize) = p };
             }
             p
@@ -328,15 +328,15 @@ fn sweeping_one_span_while_other_threads_allocate() {
                 let mut c = ThreadCache::new(heap.clone());
                 for _ in 0..50_000 {
                     let p = c.alloc_size(32, true, PLAIN).unwrap().as_ptr();
-                    // SAFETY (test): a fresh slot; writing it must not disturb survivors.
+                    // SAFETY: a fresh slot; writing it must not disturb survivors.
                     unsafe { *(p as *mut usize) = 0 };
                 }
             });
         }
     });
     for &p in keep.iter().step_by(4) {
-        // SAFETY (test): survivors were marked.
         assert_eq!(
+            // SAFETY: survivors were marked.
             unsafe { *(p as *const usize) },
             p,
             "a survivor was handed out again"

@@ -49,6 +49,8 @@ use crate::trace::{NoGc, Trace, Tracer};
 /// The callers' `// SAFETY:` comments say why that is so.
 macro_rules! impl_no_gc {
     ($([$($generics:tt)*] $ty:ty $(where $($bounded:ty: $bound:path),+)?;)*) => {$(
+        // SAFETY: the caller's comment says why `$ty` holds no GC pointer
+        // under these bounds, so nothing needs tracing.
         unsafe impl<$($generics)*> Trace for $ty $(where $($bounded: $bound),+)? {
             const NEEDS_TRACE: bool = false;
 
@@ -56,6 +58,7 @@ macro_rules! impl_no_gc {
             fn trace(&self, _tracer: &mut Tracer<'_>) {}
         }
 
+        // SAFETY: as above.
         unsafe impl<$($generics)*> NoGc for $ty $(where $($bounded: $bound),+)? {}
     )*};
 }
@@ -123,6 +126,8 @@ macro_rules! impl_container {
         [$($generics:tt)*] $ty:ty => [$($elem:ident),+]
         |$this:ident, $tracer:ident| $body:expr
     ) => {
+        // SAFETY: `$body` reaches every element the container owns (the
+        // caller's comment says how), each traced by its own impl.
         unsafe impl<$($generics)*> Trace for $ty where $($elem: Trace),+ {
             const NEEDS_TRACE: bool = $(<$elem as Trace>::NEEDS_TRACE)||+;
 
@@ -136,6 +141,7 @@ macro_rules! impl_container {
             }
         }
 
+        // SAFETY: the container holds only its elements, all `NoGc`.
         unsafe impl<$($generics)*> NoGc for $ty where $($elem: NoGc),+ {}
     };
 }
