@@ -10,9 +10,19 @@
 //! back to its central list and the cache takes another one.
 //!
 //! A `ThreadCache` is not `Sync`: one thread allocates from it at a time.
-//! The collector must call [`ThreadCache::flush`] after each mark
-//! termination before the cache allocates again, so that no object is
-//! allocated unmarked into a span whose marks are about to be swept.
+//! The collector must call [`ThreadCache::flush`] at each mark termination,
+//! before it reads mark bits (checkmark, weak clearing) and before the
+//! cache allocates again, so that no object is allocated unmarked into a
+//! span whose marks are about to be swept.
+//!
+//! Allocate-black by range: an object allocated while marking is not marked
+//! one by one (a locked `or` on a bitmap word the marker also writes, on the
+//! hottest path); the cache notes the first slot it allocated black in the
+//! span, and when the span leaves the cache (refill, flush) every slot from
+//! there up to the cursor that was free at the last sweep is marked, one
+//! atomic per 64 objects. Until then such an object's mark bit may be clear:
+//! if the marker reaches it first it marks and scans it (harmless extra
+//! work); nothing reads mark bits to decide liveness before the flush.
 
 use std::ptr::NonNull;
 use std::sync::Arc;
@@ -31,7 +41,15 @@ struct Slot {
     freeindex: usize,
     alloc_cache: u64,
     allocated: usize,
+    /// The first slot allocated black in this span since it was cached
+    /// (`NOT_BLACK` if none): every object from here up to `freeindex` was
+    /// allocated while marking, and is marked in bulk when the span leaves
+    /// the cache (`release`).
+    black_from: usize,
 }
+
+/// `Slot::black_from` when nothing was allocated black.
+const NOT_BLACK: usize = usize::MAX;
 
 const EMPTY: Slot = Slot {
     span: None,
@@ -41,6 +59,7 @@ const EMPTY: Slot = Slot {
     freeindex: 0,
     alloc_cache: 0,
     allocated: 0,
+    black_from: NOT_BLACK,
 };
 
 /// A thread's allocation cache over a shared [`AllocHeap`].
@@ -113,19 +132,16 @@ impl ThreadCache {
     }
 
     #[inline]
-    fn finish(&self, spc: SpanClass, idx: usize, flags: AllocFlags) -> NonNull<u8> {
-        let slot = &self.slots[spc.index()];
+    fn finish(&mut self, spc: SpanClass, idx: usize, flags: AllocFlags) -> NonNull<u8> {
+        let slot = &mut self.slots[spc.index()];
         let p = slot.base + idx * slot.size;
-        if flags.any() {
-            let span = self
-                .heap
-                .span(slot.span.expect("allocated from an empty slot"));
-            if flags.needs_drop {
-                span.set_needs_drop(idx);
-            }
-            if flags.black {
-                span.mark(idx);
-            }
+        if flags.black {
+            slot.black_from = slot.black_from.min(idx);
+        }
+        if flags.needs_drop {
+            self.heap
+                .span(slot.span.expect("allocated from an empty slot"))
+                .set_needs_drop(idx);
         }
         // SAFETY: `base` is the start of a span inside the heap's mapping,
         // never address 0.
@@ -198,6 +214,7 @@ impl ThreadCache {
                 0
             },
             allocated: 0,
+            black_from: NOT_BLACK,
         };
         Ok(())
     }
@@ -205,6 +222,11 @@ impl ThreadCache {
     fn release(&mut self, spc: SpanClass) {
         let slot = std::mem::replace(&mut self.slots[spc.index()], EMPTY);
         if let Some(sp) = slot.span {
+            if slot.black_from != NOT_BLACK {
+                self.heap
+                    .span(sp)
+                    .mark_allocated_range(slot.black_from, slot.freeindex);
+            }
             self.heap.uncache_span(sp, slot.freeindex, slot.allocated);
         }
     }

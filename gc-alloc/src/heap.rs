@@ -65,13 +65,6 @@ pub struct AllocFlags {
     pub black: bool,
 }
 
-impl AllocFlags {
-    #[inline]
-    pub(crate) fn any(self) -> bool {
-        self.needs_drop | self.black
-    }
-}
-
 /// An object found by address.
 #[derive(Clone, Copy)]
 pub struct ObjectRef<'h> {

@@ -233,6 +233,24 @@ impl Span {
             .sum()
     }
 
+    /// Mark every slot in `from..to` that was free at the last sweep: the
+    /// objects a thread cache allocated there while marking (every free
+    /// slot below a cache's cursor has been handed out). One atomic `or` per
+    /// 64 slots instead of one per object (allocate-black by range).
+    pub(crate) fn mark_allocated_range(&self, from: usize, to: usize) {
+        let to = to.min(self.nelems());
+        if from >= to {
+            return;
+        }
+        for w in from / 64..to.div_ceil(64) {
+            let in_range = low_bits(to - w * 64) & !low_bits(from.saturating_sub(w * 64));
+            let new = in_range & !self.alloc_bits.word(w);
+            if new != 0 {
+                self.mark_bits.0[w].fetch_or(new, AcqRel);
+            }
+        }
+    }
+
     #[inline]
     pub(crate) fn set_needs_drop(&self, index: usize) {
         self.drop_bits.set(index);

@@ -20,9 +20,10 @@
 //!    root set still pending and collects the flushed barrier buffers. If
 //!    that left grey work, it restarts the world and keeps marking (at most
 //!    a few times, then it finishes inside the pause, waiting for every
-//!    drainer to hand its work back). Then: optional checkmark, clear weak
-//!    references to unmarked objects (O(weak references), inside the
-//!    pause), flush every thread cache, advance the sweep generation, turn
+//!    drainer to hand its work back). Then: flush every thread cache (which
+//!    marks, a word at a time, what each allocated black), optional
+//!    checkmark, clear weak references to unmarked objects (O(weak
+//!    references), inside the pause), advance the sweep generation, turn
 //!    marking off, compute the next trigger, restart the world, wake the
 //!    sweeper.
 //! 4. **Sweep**: lazily by allocation and by the background sweeper.
@@ -272,6 +273,12 @@ impl HeapInner {
         )
         .entered();
         let mutators: Vec<Arc<MutatorShared>> = self.mutators.lock().clone();
+        // First return every cached span: that marks the objects allocated
+        // black since they were cached (allocate-black by range, gc-alloc's
+        // cache.rs), which checkmark and weak clearing must see as live.
+        for m in &mutators {
+            m.cache.lock().flush();
+        }
         if self.debug.gccheckmark {
             let mut roots = Vec::new();
             for m in &mutators {
@@ -294,9 +301,6 @@ impl HeapInner {
                 }
             }
         });
-        for m in &mutators {
-            m.cache.lock().flush();
-        }
         let heap_end = self.alloc.heap_live();
         self.marking.store(false, Release);
         self.alloc.next_sweep_generation();
