@@ -223,9 +223,9 @@ impl ThreadCache {
         let slot = std::mem::replace(&mut self.slots[spc.index()], EMPTY);
         if let Some(sp) = slot.span {
             if slot.black_from != NOT_BLACK {
-                self.heap
-                    .span(sp)
-                    .mark_allocated_range(slot.black_from, slot.freeindex);
+                let span = self.heap.span(sp);
+                let marked = span.mark_allocated_range(slot.black_from, slot.freeindex);
+                self.heap.add_black_bytes(marked * span.elem_size());
             }
             self.heap.uncache_span(sp, slot.freeindex, slot.allocated);
         }

@@ -104,6 +104,10 @@ pub struct AllocHeap {
     on_free: Option<unsafe fn(NonNull<u8>)>,
     allocated: AtomicI64,
     heap_live: AtomicI64,
+    /// Bytes of objects allocated black (while marking) since the last
+    /// [`take_black_bytes`](Self::take_black_bytes): live at the end of the
+    /// mark as much as what the marker marked.
+    black_bytes: AtomicUsize,
     mallocs: Box<[AtomicU64]>,
     frees: Box<[AtomicU64]>,
 }
@@ -131,6 +135,7 @@ impl AllocHeap {
             on_free: config.on_free,
             allocated: AtomicI64::new(0),
             heap_live: AtomicI64::new(0),
+            black_bytes: AtomicUsize::new(0),
             mallocs: (0..NUM_SIZE_CLASSES).map(|_| AtomicU64::new(0)).collect(),
             frees: (0..NUM_SIZE_CLASSES).map(|_| AtomicU64::new(0)).collect(),
         }))
@@ -186,6 +191,16 @@ impl AllocHeap {
     /// Start a new pacing period with `bytes` (the marked bytes) as its base.
     pub fn reset_heap_live(&self, bytes: usize) {
         self.heap_live.store(bytes as i64, Relaxed);
+    }
+
+    /// Bytes allocated black since the last call (call it at mark
+    /// termination, after every thread cache was flushed).
+    pub fn take_black_bytes(&self) -> usize {
+        self.black_bytes.swap(0, AcqRel)
+    }
+
+    pub(crate) fn add_black_bytes(&self, bytes: usize) {
+        self.black_bytes.fetch_add(bytes, Relaxed);
     }
 
     /// Begin a new sweep cycle: every span becomes unswept. The collector
@@ -294,6 +309,7 @@ impl AllocHeap {
         }
         if flags.black {
             span.mark(0);
+            self.add_black_bytes(span.bytes());
         }
         let bytes = span.bytes() as i64;
         self.allocated.fetch_add(bytes, Relaxed);

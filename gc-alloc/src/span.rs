@@ -236,19 +236,21 @@ impl Span {
     /// Mark every slot in `from..to` that was free at the last sweep: the
     /// objects a thread cache allocated there while marking (every free
     /// slot below a cache's cursor has been handed out). One atomic `or` per
-    /// 64 slots instead of one per object (allocate-black by range).
-    pub(crate) fn mark_allocated_range(&self, from: usize, to: usize) {
+    /// 64 slots instead of one per object (allocate-black by range). Returns
+    /// how many this call marked (the marker may have reached, marked and
+    /// counted some first).
+    pub(crate) fn mark_allocated_range(&self, from: usize, to: usize) -> usize {
         let to = to.min(self.nelems());
-        if from >= to {
-            return;
-        }
+        let mut marked = 0;
         for w in from / 64..to.div_ceil(64) {
             let in_range = low_bits(to - w * 64) & !low_bits(from.saturating_sub(w * 64));
             let new = in_range & !self.alloc_bits.word(w);
             if new != 0 {
-                self.mark_bits.0[w].fetch_or(new, AcqRel);
+                let before = self.mark_bits.0[w].fetch_or(new, AcqRel);
+                marked += (new & !before).count_ones() as usize;
             }
         }
+        marked
     }
 
     #[inline]

@@ -288,7 +288,9 @@ impl HeapInner {
             let reached = checkmark(&self.alloc, roots);
             tracing::debug!(reached, "checkmark passed");
         }
-        let marked = self.pool.take_marked_bytes();
+        // Live bytes: what the marker marked plus what was allocated black
+        // (counted as the caches were flushed above).
+        let marked = self.pool.take_marked_bytes() + self.alloc.take_black_bytes();
         self.weaks.for_each(|s| {
             let p = s.load(Relaxed);
             if p != 0 {

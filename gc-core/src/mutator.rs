@@ -340,6 +340,11 @@ impl Mutator {
                 inner.collect_if_due();
             }
         });
+        // Still at the safepoint, with no `Gc` alive: if a cycle started
+        // while this mutator was stopped, scan its roots now rather than at
+        // its next safepoint, so the mark need not wait for this thread
+        // (binary-trees builds a whole tree between two safepoints).
+        inner.scan_roots(&self.shared);
     }
 
     /// Run a full collection cycle now and finish its sweep.
