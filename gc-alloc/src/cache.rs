@@ -25,6 +25,7 @@
 //! work); nothing reads mark bits to decide liveness before the flush.
 
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 
 use crate::central::SpanPtr;
@@ -70,6 +71,9 @@ pub struct ThreadCache {
     /// span it cached, and every large object. Span-granular, like Go's
     /// `heapLive`; the collector uses it to size a mutator's mark assists.
     taken: u64,
+    /// Raised whenever this cache takes memory from the heap while the
+    /// heap is past its trigger: the owner's safepoint poll is then one load.
+    poll: Option<Arc<AtomicBool>>,
 }
 
 impl ThreadCache {
@@ -79,6 +83,23 @@ impl ThreadCache {
             heap,
             slots: Box::new([EMPTY; NUM_SPAN_CLASSES]),
             taken: 0,
+            poll: None,
+        }
+    }
+
+    /// Raise `flag` whenever this cache takes a span or a large object
+    /// while the heap's live bytes are at or past its trigger
+    /// ([`AllocHeap::set_trigger`]).
+    pub fn set_poll_flag(&mut self, flag: Arc<AtomicBool>) {
+        self.poll = Some(flag);
+    }
+
+    /// Memory was taken from the heap: raise the poll flag if it is due.
+    fn took_memory(&self) {
+        if let Some(flag) = &self.poll {
+            if self.heap.over_trigger() {
+                flag.store(true, Relaxed);
+            }
         }
     }
 
@@ -126,6 +147,7 @@ impl ThreadCache {
             None => {
                 let p = self.heap.alloc_large(size, noscan, flags)?;
                 self.taken += size as u64;
+                self.took_memory();
                 Ok(p)
             }
         }
@@ -199,8 +221,8 @@ impl ThreadCache {
         self.release(spc);
         let sp = self.heap.cache_span(spc)?;
         let span = self.heap.span(sp);
-        let fi = span.freeindex.load(std::sync::atomic::Ordering::Relaxed);
-        let free = span.nelems() - span.alloc_count.load(std::sync::atomic::Ordering::Relaxed);
+        let fi = span.freeindex.load(Relaxed);
+        let free = span.nelems() - span.alloc_count.load(Relaxed);
         self.taken += (free * span.elem_size()) as u64;
         self.slots[spc.index()] = Slot {
             span: Some(sp),
@@ -216,6 +238,7 @@ impl ThreadCache {
             allocated: 0,
             black_from: NOT_BLACK,
         };
+        self.took_memory();
         Ok(())
     }
 

@@ -108,6 +108,9 @@ pub struct AllocHeap {
     /// [`take_black_bytes`](Self::take_black_bytes): live at the end of the
     /// mark as much as what the marker marked.
     black_bytes: AtomicUsize,
+    /// `heap_live` past which a thread cache raises its mutator's poll flag
+    /// when it takes memory (see [`ThreadCache::set_poll_flag`](crate::ThreadCache::set_poll_flag)).
+    trigger: AtomicUsize,
     mallocs: Box<[AtomicU64]>,
     frees: Box<[AtomicU64]>,
 }
@@ -136,6 +139,7 @@ impl AllocHeap {
             allocated: AtomicI64::new(0),
             heap_live: AtomicI64::new(0),
             black_bytes: AtomicUsize::new(0),
+            trigger: AtomicUsize::new(usize::MAX),
             mallocs: (0..NUM_SIZE_CLASSES).map(|_| AtomicU64::new(0)).collect(),
             frees: (0..NUM_SIZE_CLASSES).map(|_| AtomicU64::new(0)).collect(),
         }))
@@ -191,6 +195,17 @@ impl AllocHeap {
     /// Start a new pacing period with `bytes` (the marked bytes) as its base.
     pub fn reset_heap_live(&self, bytes: usize) {
         self.heap_live.store(bytes as i64, Relaxed);
+    }
+
+    /// Set the `heap_live` at which caches raise their poll flags.
+    pub fn set_trigger(&self, bytes: usize) {
+        self.trigger.store(bytes, Relaxed);
+    }
+
+    /// Whether `heap_live` has reached the trigger.
+    #[inline]
+    pub fn over_trigger(&self) -> bool {
+        self.heap_live() >= self.trigger.load(Relaxed)
     }
 
     /// Bytes allocated black since the last call (call it at mark

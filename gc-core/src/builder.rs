@@ -181,6 +181,7 @@ impl HeapBuilder {
             return Err(GcError::AddressRange { end: base + len });
         }
         let pacer = Pacer::new(self.percent, self.mem_limit);
+        alloc.set_trigger(pacer.trigger);
         let inner = Arc::new(HeapInner {
             alloc,
             debug: self.debug,
@@ -191,7 +192,6 @@ impl HeapBuilder {
             cycle: Mutex::new(CycleState::default()),
             cycle_done: Condvar::new(),
             terminating: AtomicBool::new(false),
-            trigger: AtomicUsize::new(pacer.trigger),
             pacer: Mutex::new(pacer),
             marking: AtomicBool::new(false),
             pool: GreyPool::default(),

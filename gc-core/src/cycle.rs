@@ -71,7 +71,7 @@ impl HeapInner {
     pub(crate) fn collect_if_due(self: &Arc<Self>) {
         if self.debug.gcstress {
             self.collect_sync(false);
-        } else if self.alloc.heap_live() >= self.trigger.load(Relaxed) {
+        } else if self.alloc.over_trigger() {
             self.begin_cycle(false);
         }
     }
@@ -124,6 +124,7 @@ impl HeapInner {
         // Sweep termination work happens before the pause.
         self.alloc.finish_sweep();
         let heap_start = self.alloc.heap_live();
+        self.poll_all();
         let wait = self.world.stop();
         let t0 = Instant::now();
         self.record_stop_wait(wait);
@@ -145,6 +146,8 @@ impl HeapInner {
         self.pending_roots.store(mutators.len(), Release);
         for m in &mutators {
             m.roots_pending.store(true, Release);
+            // A mutator in a safe region notices at its next safepoint.
+            m.poll.store(true, Release);
         }
         if self.debug.gcstoptheworld {
             mutators.iter().for_each(|m| self.scan_roots(m));
@@ -169,7 +172,7 @@ impl HeapInner {
         };
         let threshold = goal;
         self.assist_ratio.store(ratio.to_bits(), Relaxed);
-        self.trigger.store(threshold.min(goal), Relaxed);
+        self.alloc.set_trigger(threshold.min(goal));
         let t1 = Instant::now();
         {
             let mut st = self.cycle.lock();
@@ -232,6 +235,7 @@ impl HeapInner {
     fn mark_termination(self: &Arc<Self>) {
         let mut retries = 0;
         let t_stop = loop {
+            self.poll_all();
             let wait = self.world.stop();
             let t = Instant::now();
             self.record_stop_wait(wait);
@@ -325,7 +329,7 @@ impl HeapInner {
                 heap_end.saturating_sub(st.heap_start)
             };
             p.update(marked, committed.saturating_sub(marked), runway);
-            self.trigger.store(p.trigger, Relaxed);
+            self.alloc.set_trigger(p.trigger);
             p.goal
         };
         let t_end = Instant::now();

@@ -59,9 +59,6 @@ pub(crate) struct HeapInner {
     pub(crate) cycle: Mutex<CycleState>,
     pub(crate) cycle_done: Condvar,
     pub(crate) terminating: AtomicBool,
-    /// Heap size at which a safepoint starts a cycle; while marking, the
-    /// size past which mutators assist.
-    pub(crate) trigger: AtomicUsize,
     pub(crate) pacer: Mutex<Pacer>,
     pub(crate) marking: AtomicBool,
     pub(crate) pool: GreyPool,
@@ -87,12 +84,12 @@ pub(crate) struct HeapInner {
 const ASSIST_BYTES_PER_OBJECT: f64 = 32.0;
 
 impl HeapInner {
-    /// Whether a safepoint has anything to do.
-    #[inline]
-    pub(crate) fn poll(&self) -> bool {
-        self.world.stop_requested()
-            || self.alloc.heap_live() >= self.trigger.load(Relaxed)
-            || self.debug.gcstress
+    /// Ask every mutator to come to its safepoint slow path (a stop, or
+    /// root sets to scan): raise their poll flags.
+    pub(crate) fn poll_all(&self) {
+        for m in self.mutators.lock().iter() {
+            m.poll.store(true, Release);
+        }
     }
 
     pub(crate) fn marking(&self) -> bool {

@@ -54,6 +54,12 @@ pub(crate) struct MutatorShared {
     pub(crate) cache: Arc<Mutex<ThreadCache>>,
     /// This cycle's scan of `roots` has not happened yet.
     pub(crate) roots_pending: AtomicBool,
+    /// The owner's safepoint poll word: raised by the collector when it
+    /// wants the owner at a safepoint (a stop, root sets to scan) and by the
+    /// owner's thread cache when the heap passes its trigger; cleared by the
+    /// owner at the start of the safepoint slow path, which then checks
+    /// each condition itself (so a raise is never lost).
+    pub(crate) poll: Arc<AtomicBool>,
     /// Whether the owner is running. A mark worker scans the roots of a
     /// mutator that is not running while holding this lock, and the owner
     /// takes it to start running again, so a root set is never scanned while
@@ -113,6 +119,8 @@ pub struct Mutator {
     assist_base: Cell<u64>,
     /// The ownership checks and the buffered write barrier.
     barrier: WriteBarrier,
+    /// `shared.poll`, one pointer away: `safepoint_needed` is one load.
+    poll: Arc<AtomicBool>,
     _not_send: PhantomData<*mut ()>,
 }
 
@@ -128,10 +136,14 @@ impl Mutator {
             );
             a.push(id);
         });
+        let poll = Arc::new(AtomicBool::new(inner.debug.gcstress));
+        let mut cache = ThreadCache::new(inner.alloc.clone());
+        cache.set_poll_flag(poll.clone());
         let shared = Arc::new(MutatorShared {
             roots: SlotTable::default(),
-            cache: Arc::new(Mutex::new(ThreadCache::new(inner.alloc.clone()))),
+            cache: Arc::new(Mutex::new(cache)),
             roots_pending: AtomicBool::new(false),
+            poll: poll.clone(),
             running: Mutex::new(true),
         });
         inner.world.enter_running();
@@ -146,6 +158,7 @@ impl Mutator {
             marking: Cell::new(inner.marking()),
             assist_base: Cell::new(0),
             barrier: WriteBarrier::new(inner.alloc.range()),
+            poll,
             _not_send: PhantomData,
         }
     }
@@ -310,10 +323,10 @@ impl Mutator {
     /// requested, a cycle due, this thread's roots to scan). It takes
     /// `&self`, so an interpreter can poll it in its dispatch loop while it
     /// holds `Gc`s, and only leave the loop (rooting its state) when it is
-    /// true. A few loads; no side effects.
+    /// true. One load of this mutator's poll word; no side effects.
     #[inline]
     pub fn safepoint_needed(&self) -> bool {
-        self.heap.inner().poll() || self.shared.roots_pending.load(Ordering::Relaxed)
+        self.poll.load(Ordering::Relaxed)
     }
 
     #[cold]
@@ -321,9 +334,16 @@ impl Mutator {
     fn safepoint_slow(&mut self) {
         publish::check_all_published("a safepoint");
         let inner = self.heap.inner().clone();
+        // Cleared before the conditions are read: a raise after this point
+        // is either seen below or leaves the flag set for the next poll.
+        self.poll.store(inner.debug.gcstress, Ordering::Relaxed);
         // First safepoint since marking began: scan our own root set. No
         // `Gc` is alive here, so the roots are all this thread holds.
         inner.scan_roots(&self.shared);
+        let over_trigger = inner.alloc.over_trigger();
+        if !over_trigger && !inner.world.stop_requested() && !inner.debug.gcstress {
+            return;
+        }
         self.flush_barrier();
         if self.marking.get() && !inner.world.stop_requested() && !inner.debug.gcstress {
             // Past the assist threshold while marking: pay for what this
