@@ -1,6 +1,6 @@
 //! `#[derive(Trace)]` and the std impls in gc-core, checked through which
 //! impls exist and what `NEEDS_TRACE` says. The compile-fail side lives in
-//! `derive_ui.rs`.
+//! `tests-ui/tests/derive_ui.rs`.
 
 // The derive's output must stay quiet in strict user crates. Most types here
 // exist only to be named in types, so dead code is allowed at the top and

@@ -2,7 +2,8 @@
 //! checks that its slot belongs to the mutator's heap whatever the value,
 //! handles refuse a mutator they do not belong to, and derive-introduced
 //! names cannot be captured by user names. The compile-time halves are the
-//! `tests/ui/api_*_is_invariant.rs` and `tests/ui/derive_*` cases.
+//! `tests-ui/tests/ui/api_*_is_invariant.rs` and `tests-ui/tests/ui/derive_*`
+//! cases.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 

@@ -91,7 +91,12 @@ unsafe impl Sync for Region {}
 impl Region {
     /// Reserve `len` bytes (rounded up to whole arenas), aligned to an arena.
     pub(crate) fn reserve(len: usize) -> Result<Region, AllocError> {
-        let len = len.div_ceil(ARENA_SIZE).max(1) * ARENA_SIZE;
+        // The mapping is one arena longer than `len`, to align its start.
+        let len = len
+            .max(1)
+            .checked_next_multiple_of(ARENA_SIZE)
+            .filter(|l| l.checked_add(ARENA_SIZE).is_some())
+            .ok_or(AllocError::TooLarge { requested: len })?;
         let heap = Mapping::new(len + ARENA_SIZE, libc::PROT_NONE)?;
         let base = (heap.base.as_ptr() as usize).next_multiple_of(ARENA_SIZE);
         let pages = len / PAGE_SIZE;

@@ -31,13 +31,19 @@ use crate::stats::{AllocStats, ClassStats};
 /// instead (bounds the latency of one allocation slow path, as Go does).
 const SWEEP_BUDGET: usize = 100;
 
+/// Address space reserved when nothing else is asked for: 64 GiB.
+pub const DEFAULT_RESERVE: usize = 64 << 30;
+
 /// How a heap is set up.
 #[derive(Clone, Debug)]
 pub struct HeapConfig {
-    /// Address space to reserve (no memory is used until pages are
-    /// committed). If the OS refuses, smaller reservations are tried down to
-    /// the limit.
+    /// Address space to reserve, rounded up to whole arenas (no memory is
+    /// used until pages are committed). The heap never grows past it.
     pub reserve_bytes: usize,
+    /// If the OS refuses `reserve_bytes`, try halving it down to the smaller
+    /// of `limit_bytes` and 1 GiB before giving up (the default). When false,
+    /// a refusal is returned at once: the caller asked for that size.
+    pub reserve_fallback: bool,
     /// Cap on bytes in spans; allocation past it returns
     /// [`AllocError::HeapLimit`].
     pub limit_bytes: usize,
@@ -49,7 +55,8 @@ pub struct HeapConfig {
 impl Default for HeapConfig {
     fn default() -> HeapConfig {
         HeapConfig {
-            reserve_bytes: 64 << 30,
+            reserve_bytes: DEFAULT_RESERVE,
+            reserve_fallback: true,
             limit_bytes: usize::MAX,
             on_free: None,
         }
@@ -122,7 +129,12 @@ impl AllocHeap {
         let region = loop {
             match Region::reserve(reserve) {
                 Ok(r) => break r,
-                Err(e) if reserve / 2 < config.limit_bytes.min(1 << 30) => return Err(e),
+                Err(e)
+                    if !config.reserve_fallback
+                        || reserve / 2 < config.limit_bytes.min(1 << 30) =>
+                {
+                    return Err(e)
+                }
                 Err(_) => reserve /= 2,
             }
         };

@@ -42,7 +42,7 @@ mod stats;
 pub use arena::ARENA_SIZE;
 pub use cache::ThreadCache;
 pub use error::AllocError;
-pub use heap::{AllocFlags, AllocHeap, HeapConfig, ObjectRef};
+pub use heap::{AllocFlags, AllocHeap, HeapConfig, ObjectRef, DEFAULT_RESERVE};
 pub use size_class::{size_class_of, SpanClass, MAX_SMALL_SIZE, PAGE_SIZE};
 pub use span::{Span, SweepResult};
 pub use stats::{AllocStats, ClassStats};

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use gc_alloc::{AllocError, AllocFlags, AllocHeap, HeapConfig, SpanClass, ThreadCache};
+use gc_alloc::{AllocError, AllocFlags, AllocHeap, HeapConfig, SpanClass, ThreadCache, ARENA_SIZE};
 
 fn heap() -> Arc<AllocHeap> {
     AllocHeap::new(HeapConfig {
@@ -301,6 +301,46 @@ fn address_space_exhaustion_is_an_error() {
     let err = heap.alloc_large(100 << 20, true, PLAIN).unwrap_err();
     assert!(matches!(err, AllocError::AddressSpace { .. }), "{err:?}");
     heap.alloc_large(1 << 20, true, PLAIN).unwrap();
+}
+
+#[test]
+fn a_refused_reservation_is_an_error_unless_fallback_is_allowed() {
+    // 1 EiB is more than any x86-64 or AArch64 user address space.
+    let huge = HeapConfig {
+        reserve_bytes: 1 << 60,
+        reserve_fallback: false,
+        ..HeapConfig::default()
+    };
+    let err = AllocHeap::new(huge.clone()).err().expect("1 EiB reserved");
+    assert!(
+        matches!(err, AllocError::Os { what: "mmap", .. }),
+        "{err:?}"
+    );
+    let heap = AllocHeap::new(HeapConfig {
+        reserve_fallback: true,
+        ..huge
+    })
+    .unwrap();
+    assert!(heap.stats().reserved_bytes < 1 << 60);
+    let err = AllocHeap::new(HeapConfig {
+        reserve_bytes: usize::MAX,
+        reserve_fallback: false,
+        ..HeapConfig::default()
+    })
+    .err()
+    .expect("usize::MAX reserved");
+    assert!(matches!(err, AllocError::TooLarge { .. }), "{err:?}");
+}
+
+#[test]
+fn the_reservation_is_rounded_up_to_whole_arenas() {
+    let heap = AllocHeap::new(HeapConfig {
+        reserve_bytes: ARENA_SIZE + 1,
+        reserve_fallback: false,
+        ..HeapConfig::default()
+    })
+    .unwrap();
+    assert_eq!(heap.stats().reserved_bytes, 2 * ARENA_SIZE);
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! Building a heap: [`HeapBuilder`] (settings from code or the environment)
 //! and [`GcError`], why a heap could not be built.
 //!
-//! `build` reserves the address range, checks it fits the 48 bits a
+//! `build` reserves the address range (64 GiB unless `reserve` or
+//! `GCRESERVE` says otherwise; the default falls back to less if the OS
+//! refuses, an explicit size does not), checks it fits the 48 bits a
 //! `NanBox` encodes, and starts the background sweeper and mark workers;
 //! everything after that is the collector's (`heap.rs`, `cycle.rs`).
 
@@ -9,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::sync::Arc;
 use std::time::Instant;
 
-use gc_alloc::{AllocError, AllocHeap, HeapConfig};
+use gc_alloc::{AllocError, AllocHeap, HeapConfig, DEFAULT_RESERVE};
 use parking_lot::{Condvar, Mutex};
 
 use crate::config::{self, ConfigError, DebugFlags};
@@ -29,8 +31,14 @@ use crate::world::World;
 pub enum GcError {
     /// A setting (builder or environment) is invalid.
     Config(ConfigError),
-    /// The allocator could not reserve the heap.
-    Alloc(AllocError),
+    /// The OS refused to reserve the heap's address range.
+    Reserve {
+        /// Bytes asked for ([`HeapBuilder::reserve`] or `GCRESERVE`, else
+        /// the 64 GiB default).
+        bytes: usize,
+        /// The refusal.
+        error: AllocError,
+    },
     /// The OS placed the heap's reservation above the 48-bit addresses a
     /// [`NanBox`](crate::NanBox) can encode (only possible with 57-bit
     /// virtual addresses); `end` is the reservation's end.
@@ -44,7 +52,11 @@ impl std::fmt::Display for GcError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             GcError::Config(e) => e.fmt(f),
-            GcError::Alloc(e) => e.fmt(f),
+            GcError::Reserve { bytes, error } => write!(
+                f,
+                "could not reserve {bytes} bytes of address space for the heap ({error}); \
+                 reserve less with HeapBuilder::reserve or GCRESERVE (e.g. GCRESERVE=16GiB)"
+            ),
             GcError::AddressRange { end } => write!(
                 f,
                 "the heap was reserved up to {end:#x}, above the 48-bit addresses NanBox \
@@ -62,12 +74,6 @@ impl From<ConfigError> for GcError {
     }
 }
 
-impl From<AllocError> for GcError {
-    fn from(e: AllocError) -> Self {
-        GcError::Alloc(e)
-    }
-}
-
 /// Settings for a [`Heap`].
 ///
 /// ```
@@ -81,6 +87,7 @@ pub struct HeapBuilder {
     percent: Option<u32>,
     mem_limit: Option<usize>,
     max_heap: usize,
+    reserve: Option<usize>,
     debug: DebugFlags,
     mark_workers: usize,
     mark_cpu: Option<f64>,
@@ -100,6 +107,7 @@ impl HeapBuilder {
             percent: Some(100),
             mem_limit: None,
             max_heap: usize::MAX,
+            reserve: None,
             debug: DebugFlags::default(),
             mark_workers: (cores / 4).max(1),
             mark_cpu: None,
@@ -126,6 +134,25 @@ impl HeapBuilder {
         self
     }
 
+    /// Address space to reserve for the heap (as `GCRESERVE`); the default
+    /// is 64 GiB. Reserving costs no memory (pages are committed as the heap
+    /// grows), but the heap can never grow past it: allocation beyond fails
+    /// with [`AllocError::AddressSpace`], so it caps the heap as
+    /// [`max_heap`](Self::max_heap) does. Rounded up to whole 64 MiB arenas.
+    /// [`build`](Self::build) fails with [`GcError::Reserve`] if the OS
+    /// refuses this size (the default instead falls back to less).
+    ///
+    /// ```
+    /// use tricolor::HeapBuilder;
+    ///
+    /// let heap = HeapBuilder::new().reserve(256 << 20).build().unwrap();
+    /// assert_eq!(heap.stats().heap_reserved, 256 << 20);
+    /// ```
+    pub fn reserve(mut self, bytes: usize) -> Self {
+        self.reserve = Some(bytes);
+        self
+    }
+
     /// Background mark workers (default: a quarter of the cores, at least
     /// one).
     pub fn mark_workers(mut self, n: usize) -> Self {
@@ -148,9 +175,20 @@ impl HeapBuilder {
         self
     }
 
-    /// Apply `GCPERCENT`, `GCMEMLIMIT` and `GCDEBUG` from the environment
-    /// (see [`config`](crate::DebugFlags)); a bad value is an error naming
-    /// the variable, the value and what is accepted.
+    /// Apply the settings in the environment:
+    /// - `GCPERCENT`: [`gc_percent`](Self::gc_percent), an integer or `off`;
+    /// - `GCMEMLIMIT`: [`memory_limit`](Self::memory_limit), bytes with an
+    ///   optional suffix `B`, `KiB`, `MiB`, `GiB`, `TiB` (e.g. `512MiB`), or
+    ///   `off`;
+    /// - `GCRESERVE`: [`reserve`](Self::reserve), bytes as for `GCMEMLIMIT`
+    ///   (e.g. `256GiB`);
+    /// - `GCDEBUG`: [`debug`](Self::debug), comma-separated `key=1` /
+    ///   `key=0` pairs with the keys of [`DebugFlags`] (e.g.
+    ///   `gctrace=1,gccheckmark=1`).
+    ///
+    /// A bad value is an error naming the variable, the value and what is
+    /// accepted. An unknown `GCDEBUG` key is not an error: as Go does with
+    /// `GODEBUG`, it is ignored, with a warning on stderr (once per process).
     pub fn from_env(self) -> Result<Self, ConfigError> {
         self.from_vars(|k| std::env::var(k).ok())
     }
@@ -163,19 +201,27 @@ impl HeapBuilder {
         if let Some(v) = get("GCMEMLIMIT") {
             self.mem_limit = config::parse_limit("GCMEMLIMIT", &v)?;
         }
+        if let Some(v) = get("GCRESERVE") {
+            self.reserve = Some(config::parse_reserve("GCRESERVE", &v)?);
+        }
         if let Some(v) = get("GCDEBUG") {
-            self.debug = config::parse_debug("GCDEBUG", &v)?;
+            let (flags, unknown) = config::parse_debug("GCDEBUG", &v)?;
+            config::warn_unknown_once("GCDEBUG", &unknown);
+            self.debug = flags;
         }
         Ok(self)
     }
 
     /// Create the heap.
     pub fn build(self) -> Result<Heap, GcError> {
+        let bytes = self.reserve.unwrap_or(DEFAULT_RESERVE);
         let alloc = AllocHeap::new(HeapConfig {
+            reserve_bytes: bytes,
+            reserve_fallback: self.reserve.is_none(),
             limit_bytes: self.max_heap,
             on_free: Some(drop_object),
-            ..HeapConfig::default()
-        })?;
+        })
+        .map_err(|error| GcError::Reserve { bytes, error })?;
         let (base, len) = alloc.range();
         if base + len > ADDRESS_LIMIT {
             return Err(GcError::AddressRange { end: base + len });

@@ -5,14 +5,21 @@
 //!   `off` to disable automatic collection.
 //! - `GCMEMLIMIT`: soft memory limit, bytes with an optional suffix `B`,
 //!   `KiB`, `MiB`, `GiB`, `TiB` (e.g. `512MiB`), or `off`.
-//! - `GCDEBUG`: comma-separated `key=value` pairs: `gctrace=1` prints a line
-//!   per cycle, `gcstress=1` collects at every safepoint, `gcstoptheworld=1`
-//!   marks with the world stopped, `gccheckmark=1` verifies each mark.
+//! - `GCRESERVE`: address space to reserve for the heap, which also caps
+//!   it (default 64 GiB), in the same units (e.g. `256GiB`).
+//! - `GCDEBUG`: comma-separated `key=value` pairs, the keys in
+//!   `DEBUG_KEYS`: `gctrace=1` prints a line per cycle, `gcstress=1`
+//!   collects at every safepoint, `gcstoptheworld=1` marks with the world
+//!   stopped, `gccheckmark=1` verifies each mark.
 //!
 //! A bad value is a [`ConfigError`] that names the variable, the value and
-//! what is accepted; nothing is silently defaulted.
+//! what is accepted; nothing is silently defaulted. The one exception is an
+//! unknown `GCDEBUG` key: like Go with `GODEBUG`, it is ignored, so a
+//! program run with a setting meant for another version of the library
+//! still starts; `warn_unknown_once` says so on stderr.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A bad collector setting.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,7 +44,17 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// `GCDEBUG` switches.
+/// Debug switches: each field is the `GCDEBUG` key of the same name
+/// (`GCDEBUG=gctrace=1,gccheckmark=1`), or set them in code with
+/// [`HeapBuilder::debug`](crate::HeapBuilder::debug).
+///
+/// ```
+/// use tricolor::{DebugFlags, HeapBuilder};
+///
+/// let flags = DebugFlags { gccheckmark: true, ..DebugFlags::default() };
+/// let heap = HeapBuilder::new().debug(flags).build().unwrap();
+/// # drop(heap);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DebugFlags {
     /// Print a Go-format line per cycle to stderr.
@@ -54,8 +71,51 @@ pub struct DebugFlags {
 pub(crate) const PERCENT_EXPECTED: &str = "a non-negative integer percentage or \"off\"";
 pub(crate) const LIMIT_EXPECTED: &str =
     "a byte count with an optional suffix B, KiB, MiB, GiB or TiB (e.g. 512MiB), or \"off\"";
-const DEBUG_EXPECTED: &str =
-    "comma-separated key=value pairs with keys gctrace, gcstress, gcstoptheworld, gccheckmark and values 0 or 1";
+pub(crate) const RESERVE_EXPECTED: &str =
+    "a positive byte count with an optional suffix B, KiB, MiB, GiB or TiB (e.g. 256GiB)";
+const ITEM_EXPECTED: &str = "comma-separated key=value pairs (e.g. gctrace=1,gccheckmark=1)";
+
+/// One `GCDEBUG` key: its name, what its value may be, and how the value
+/// sets [`DebugFlags`] (`None` for a value it does not accept). A new key is
+/// a field in `DebugFlags` and an entry here.
+struct DebugKey {
+    name: &'static str,
+    expected: &'static str,
+    apply: fn(&mut DebugFlags, &str) -> Option<()>,
+}
+
+/// The keys `GCDEBUG` understands, in the order the docs list them.
+const DEBUG_KEYS: &[DebugKey] = &[
+    DebugKey {
+        name: "gctrace",
+        expected: "gctrace=0 or gctrace=1",
+        apply: |f, v| switch(v).map(|on| f.gctrace = on),
+    },
+    DebugKey {
+        name: "gcstress",
+        expected: "gcstress=0 or gcstress=1",
+        apply: |f, v| switch(v).map(|on| f.gcstress = on),
+    },
+    DebugKey {
+        name: "gcstoptheworld",
+        expected: "gcstoptheworld=0 or gcstoptheworld=1",
+        apply: |f, v| switch(v).map(|on| f.gcstoptheworld = on),
+    },
+    DebugKey {
+        name: "gccheckmark",
+        expected: "gccheckmark=0 or gccheckmark=1",
+        apply: |f, v| switch(v).map(|on| f.gccheckmark = on),
+    },
+];
+
+/// A `0`/`1` switch value.
+fn switch(v: &str) -> Option<bool> {
+    match v {
+        "0" => Some(false),
+        "1" => Some(true),
+        _ => None,
+    }
+}
 
 fn err(variable: &str, value: &str, expected: &'static str) -> ConfigError {
     ConfigError {
@@ -76,49 +136,83 @@ pub(crate) fn parse_percent(var: &str, s: &str) -> Result<Option<u32>, ConfigErr
         .map_err(|_| err(var, s, PERCENT_EXPECTED))
 }
 
-/// Parse a `GCMEMLIMIT` value: `Some(bytes)` or `None` for off.
-pub(crate) fn parse_limit(var: &str, s: &str) -> Result<Option<usize>, ConfigError> {
-    let t = s.trim();
-    if t.eq_ignore_ascii_case("off") {
-        return Ok(None);
-    }
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, suffix) = t.split_at(split);
+/// Parse a byte count with an optional binary suffix; `None` if malformed
+/// or too large for `usize`.
+fn parse_bytes(s: &str) -> Option<usize> {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, suffix) = s.split_at(split);
     let shift = match suffix {
         "" | "B" => 0,
         "KiB" => 10,
         "MiB" => 20,
         "GiB" => 30,
         "TiB" => 40,
-        _ => return Err(err(var, s, LIMIT_EXPECTED)),
+        _ => return None,
     };
-    let n: usize = num.parse().map_err(|_| err(var, s, LIMIT_EXPECTED))?;
-    n.checked_mul(1 << shift)
+    num.parse::<usize>().ok()?.checked_mul(1 << shift)
+}
+
+/// Parse a `GCMEMLIMIT` value: `Some(bytes)` or `None` for off.
+pub(crate) fn parse_limit(var: &str, s: &str) -> Result<Option<usize>, ConfigError> {
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    parse_bytes(t)
         .map(Some)
         .ok_or_else(|| err(var, s, LIMIT_EXPECTED))
 }
 
-/// Parse a `GCDEBUG` value.
-pub(crate) fn parse_debug(var: &str, s: &str) -> Result<DebugFlags, ConfigError> {
+/// Parse a `GCRESERVE` value: a positive byte count.
+pub(crate) fn parse_reserve(var: &str, s: &str) -> Result<usize, ConfigError> {
+    parse_bytes(s.trim())
+        .filter(|&n| n > 0)
+        .ok_or_else(|| err(var, s, RESERVE_EXPECTED))
+}
+
+/// Parse a `GCDEBUG` value into flags and the keys it did not know (which
+/// the caller reports with [`warn_unknown_once`]). A known key with a value
+/// it does not accept, or without a value, is an error naming that key's
+/// accepted forms.
+pub(crate) fn parse_debug<'s>(
+    var: &str,
+    s: &'s str,
+) -> Result<(DebugFlags, Vec<&'s str>), ConfigError> {
     let mut flags = DebugFlags::default();
+    let mut unknown = Vec::new();
     for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-        let (key, value) = item
-            .split_once('=')
-            .ok_or_else(|| err(var, s, DEBUG_EXPECTED))?;
-        let on = match value.trim() {
-            "0" => false,
-            "1" => true,
-            _ => return Err(err(var, s, DEBUG_EXPECTED)),
+        let (key, value) = match item.split_once('=') {
+            Some((k, v)) => (k.trim(), Some(v.trim())),
+            None => (item, None),
         };
-        match key.trim() {
-            "gctrace" => flags.gctrace = on,
-            "gcstress" => flags.gcstress = on,
-            "gcstoptheworld" => flags.gcstoptheworld = on,
-            "gccheckmark" => flags.gccheckmark = on,
-            _ => return Err(err(var, s, DEBUG_EXPECTED)),
+        if key.is_empty() {
+            return Err(err(var, s, ITEM_EXPECTED));
         }
+        let Some(known) = DEBUG_KEYS.iter().find(|k| k.name == key) else {
+            unknown.push(key);
+            continue;
+        };
+        value
+            .and_then(|v| (known.apply)(&mut flags, v))
+            .ok_or_else(|| err(var, s, known.expected))?;
     }
-    Ok(flags)
+    Ok((flags, unknown))
+}
+
+/// Say on stderr, once per process, that `var` named keys this version
+/// does not know and that they are ignored.
+pub(crate) fn warn_unknown_once(var: &str, unknown: &[&str]) {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if unknown.is_empty() || WARNED.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    let known: Vec<&str> = DEBUG_KEYS.iter().map(|k| k.name).collect();
+    eprintln!(
+        "tricolor: ignoring unknown {var} key{} {} (known keys: {})",
+        if unknown.len() == 1 { "" } else { "s" },
+        unknown.join(", "),
+        known.join(", ")
+    );
 }
 
 #[cfg(test)]
@@ -150,12 +244,48 @@ mod tests {
     }
 
     #[test]
-    fn debug() {
-        let f = parse_debug("GCDEBUG", "gctrace=1,gccheckmark=1").unwrap();
-        assert!(f.gctrace && f.gccheckmark && !f.gcstress);
-        for bad in ["gctrace", "gctrace=2", "verbose=1"] {
-            let e = parse_debug("GCDEBUG", bad).unwrap_err();
-            assert!(e.to_string().contains("gctrace, gcstress"), "{e}");
+    fn reserve() {
+        assert_eq!(parse_reserve("GCRESERVE", "256GiB"), Ok(256 << 30));
+        assert_eq!(parse_reserve("GCRESERVE", " 1TiB "), Ok(1 << 40));
+        for bad in ["0", "off", "64GB", "", "99999999999999999999TiB"] {
+            let e = parse_reserve("GCRESERVE", bad).unwrap_err();
+            assert_eq!((e.variable.as_str(), e.value.as_str()), ("GCRESERVE", bad));
+            assert_eq!(e.expected, RESERVE_EXPECTED);
         }
+    }
+
+    #[test]
+    fn debug() {
+        let (f, unknown) = parse_debug("GCDEBUG", "gctrace=1, gccheckmark=1").unwrap();
+        assert!(f.gctrace && f.gccheckmark && !f.gcstress && !f.gcstoptheworld);
+        assert!(unknown.is_empty());
+        let (f, _) = parse_debug("GCDEBUG", "gcstress=1,gcstoptheworld=1,gcstress=0").unwrap();
+        assert!(!f.gcstress && f.gcstoptheworld);
+    }
+
+    #[test]
+    fn unknown_debug_keys_are_returned_not_errors() {
+        let (f, unknown) = parse_debug("GCDEBUG", "verbose=1,gctrace=1,newkey,x=y").unwrap();
+        assert!(f.gctrace);
+        assert_eq!(unknown, ["verbose", "newkey", "x"]);
+    }
+
+    #[test]
+    fn bad_values_of_known_keys_name_the_key_and_its_forms() {
+        for bad in [
+            "gctrace=2",
+            "gccheckmark=1,gctrace=yes",
+            "gctrace",
+            "gctrace=",
+        ] {
+            let e = parse_debug("GCDEBUG", bad).unwrap_err();
+            assert_eq!((e.variable.as_str(), e.value.as_str()), ("GCDEBUG", bad));
+            assert_eq!(
+                e.to_string(),
+                format!("invalid GCDEBUG={bad:?}: expected gctrace=0 or gctrace=1")
+            );
+        }
+        let e = parse_debug("GCDEBUG", "=1").unwrap_err();
+        assert_eq!(e.expected, ITEM_EXPECTED);
     }
 }

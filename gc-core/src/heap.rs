@@ -216,7 +216,7 @@ pub struct Heap {
 
 impl Heap {
     /// A heap configured from the environment (`GCPERCENT`, `GCMEMLIMIT`,
-    /// `GCDEBUG`).
+    /// `GCRESERVE`, `GCDEBUG`; see [`HeapBuilder::from_env`]).
     ///
     /// # Panics
     /// With a message naming the variable if one has a bad value, or if the

@@ -1,6 +1,6 @@
 //! Compile-fail checks of `#[derive(Trace)]` and of the std impls it relies
 //! on. The expected errors are in `tests/ui/derive_*.stderr`; regenerate them
-//! with `TRYBUILD=overwrite cargo test --test derive_ui` and review the diff.
+//! with `TRYBUILD=overwrite cargo test -p tricolor-tests-ui --test derive_ui` and review the diff.
 
 #[test]
 fn derive_compile_failures() {
