@@ -6,7 +6,7 @@
 //! `&mut Mutator`, let a stop-the-world phase or this thread's root scan
 //! happen. So no `Gc` is alive at the points where the collector looks at
 //! this thread, and between two such points nothing the thread can reach is
-//! freed (see design.md, "Roots, safepoints and the API's safety").
+//! freed (see docs/design.md, "Roots, safepoints and the API's safety").
 //!
 //! `Member<T>` rules, which keep every non-null pointer traced:
 //! - a `Member` made with [`Member::null`] holds nothing; [`Member::set`]

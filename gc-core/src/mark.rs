@@ -237,7 +237,7 @@ pub(crate) fn checkmark(heap: &AllocHeap, roots: impl IntoIterator<Item = usize>
 
 /// A panic out of a `Trace` implementation would leave grey work taken from
 /// the pool and never returned, so every later mark would wait for it
-/// forever: abort instead (design.md asks for abort or recovery).
+/// forever: abort instead (docs/design.md asks for abort or recovery).
 struct AbortOnUnwind;
 
 impl Drop for AbortOnUnwind {

@@ -8,7 +8,7 @@
 //! under a scan. Each handle holds an `Arc` to its table, so a slot outlives
 //! every handle to it even if the mutator or heap is gone.
 //!
-//! Stores into a mutator's own roots need no write barrier (design.md §3):
+//! Stores into a mutator's own roots need no write barrier (docs/design.md §3, and `barrier.rs`):
 //! its root set is scanned as a whole at one of its safepoints, and what it
 //! stores there afterwards came from the heap (the deletion barrier shades it
 //! if it is later unlinked) or from a new, black, allocation.
