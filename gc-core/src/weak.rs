@@ -3,7 +3,7 @@
 //!
 //! Clearing happens at mark termination, with the world stopped, before any
 //! span of the cycle is swept: no upgrade can observe a target that sweeping
-//! has freed. Upgrading while marking is on shades the target (design.md,
+//! has freed. Upgrading while marking is on shades the target (docs/design.md,
 //! "Weak references under concurrent marking"): the mutator may keep the
 //! strong pointer after its roots were scanned, so the marker must hear of it.
 
