@@ -20,9 +20,12 @@
 //! hottest path); the cache notes the first slot it allocated black in the
 //! span, and when the span leaves the cache (refill, flush) every slot from
 //! there up to the cursor that was free at the last sweep is marked, one
-//! atomic per 64 objects. Until then such an object's mark bit may be clear:
-//! if the marker reaches it first it marks and scans it (harmless extra
-//! work); nothing reads mark bits to decide liveness before the flush.
+//! atomic per 64 objects. Until then such an object's mark bit may be clear;
+//! the span records where black allocation began (one store per span), so a
+//! marker that reaches such an object marks it without scanning it
+//! (`Span::is_allocated_black`), as it would a black one: otherwise the
+//! marker would chase every object a mutator links into the reachable
+//! graph. Nothing reads mark bits to decide liveness before the flush.
 
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -157,8 +160,11 @@ impl ThreadCache {
     fn finish(&mut self, spc: SpanClass, idx: usize, flags: AllocFlags) -> NonNull<u8> {
         let slot = &mut self.slots[spc.index()];
         let p = slot.base + idx * slot.size;
-        if flags.black {
-            slot.black_from = slot.black_from.min(idx);
+        if flags.black && slot.black_from == NOT_BLACK {
+            slot.black_from = idx;
+            self.heap
+                .span(slot.span.expect("allocated from an empty slot"))
+                .note_black_from(idx);
         }
         if flags.needs_drop {
             self.heap
@@ -248,6 +254,7 @@ impl ThreadCache {
             if slot.black_from != NOT_BLACK {
                 let span = self.heap.span(sp);
                 let marked = span.mark_allocated_range(slot.black_from, slot.freeindex);
+                span.clear_black_from();
                 self.heap.add_black_bytes(marked * span.elem_size());
             }
             self.heap.uncache_span(sp, slot.freeindex, slot.allocated);

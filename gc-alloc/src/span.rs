@@ -78,6 +78,11 @@ pub struct Span {
     pub(crate) alloc_bits: Bits,
     mark_bits: Bits,
     drop_bits: Bits,
+    /// While a thread cache allocates black here: the first slot it
+    /// allocated black (`usize::MAX` otherwise). Objects from there on that
+    /// were free at the last sweep are black (`is_allocated_black`) until
+    /// the cache marks them in bulk and resets this.
+    black_from: AtomicUsize,
 }
 
 /// What sweeping one span found.
@@ -105,6 +110,7 @@ impl Span {
             alloc_bits: Bits::new(),
             mark_bits: Bits::new(),
             drop_bits: Bits::new(),
+            black_from: AtomicUsize::new(usize::MAX),
         }
     }
 
@@ -137,6 +143,7 @@ impl Span {
         self.alloc_bits.clear_all(words);
         self.mark_bits.clear_all(words);
         self.drop_bits.clear_all(words);
+        self.black_from.store(usize::MAX, Relaxed);
         self.sweepgen.store(sweepgen, Relaxed);
         self.in_use.store(true, Release);
     }
@@ -251,6 +258,26 @@ impl Span {
             }
         }
         marked
+    }
+
+    /// A thread cache allocated slot `index` black, the first since it
+    /// cached the span. Stored before the object's address can be published,
+    /// so a marker that reaches the object sees it.
+    pub(crate) fn note_black_from(&self, index: usize) {
+        self.black_from.store(index, Release);
+    }
+
+    /// The cache gave the span back after marking its black objects.
+    pub(crate) fn clear_black_from(&self) {
+        self.black_from.store(usize::MAX, Release);
+    }
+
+    /// Whether slot `index` holds an object allocated black whose mark bit
+    /// the allocating cache has not set yet: the marker marks it but must
+    /// not scan it (its pointers were shaded as they were stored).
+    #[inline]
+    pub fn is_allocated_black(&self, index: usize) -> bool {
+        index >= self.black_from.load(Acquire) && !self.alloc_bits.get(index)
     }
 
     #[inline]

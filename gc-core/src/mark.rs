@@ -133,7 +133,9 @@ impl<'a> Tracer<'a> {
         let o = self.find(base);
         if o.span.mark(o.index) {
             self.marked_bytes += o.span.elem_size();
-            if !o.span.noscan() {
+            // Allocated black, its bulk mark still pending: black, so not
+            // scanned (gc-alloc's cache.rs).
+            if !o.span.noscan() && !o.span.is_allocated_black(o.index) {
                 self.grey.push(base);
             }
         }
