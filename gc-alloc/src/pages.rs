@@ -2,8 +2,9 @@
 //! coalesces runs when they are freed.
 //!
 //! Pages are numbered from the start of the heap's reservation. Free runs are
-//! kept twice: by start page (to find neighbours when coalescing) and by
-//! (length, start) (best fit, lowest address among equals, in O(log n)).
+//! kept twice: by start page (to find neighbours when coalescing, and for
+//! address-ordered first fit) and by (length, start) (best fit, lowest
+//! address among equals, in O(log n), when first fit finds nothing soon).
 //! The heap grows by committing whole arenas at the end of the committed
 //! range; new arena pages join the free runs.
 //!
@@ -20,6 +21,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::arena::ARENA_PAGES;
 
+/// Scavenger periods (one per background sweep, so one per GC cycle) whose
+/// peak page use stays resident.
+const PEAK_PERIODS: usize = 8;
+
+/// Free runs `alloc` looks at in address order before it falls back to
+/// best fit.
+const FIRST_FIT_RUNS: usize = 64;
+
 pub(crate) struct PageAlloc {
     by_start: BTreeMap<usize, usize>,
     by_size: BTreeSet<(usize, usize)>,
@@ -30,6 +39,10 @@ pub(crate) struct PageAlloc {
     pub(crate) in_use_pages: usize,
     /// Most pages in use at once since the last `take_peak`.
     peak_in_use_pages: usize,
+    /// The peaks of the last `PEAK_PERIODS` periods (`take_peak`), newest
+    /// at `recent_next - 1`.
+    recent_peaks: [usize; PEAK_PERIODS],
+    recent_next: usize,
     /// Committed pages whose memory is back with the OS.
     pub(crate) released_pages: usize,
     /// Pages returned to the OS since the heap started.
@@ -45,14 +58,30 @@ impl PageAlloc {
             committed_pages: 0,
             in_use_pages: 0,
             peak_in_use_pages: 0,
+            recent_peaks: [0; PEAK_PERIODS],
+            recent_next: 0,
             released_pages: 0,
             released_total: 0,
         }
     }
 
-    /// Take the best-fitting free run of `n` pages, if any.
+    /// Take `n` free pages, if any: from the lowest-addressed run that
+    /// fits among the first `FIRST_FIT_RUNS` runs, else from the best
+    /// fitting run. Low addresses first keeps allocation on the resident
+    /// pages at the bottom of the heap while the scavenger releases from the
+    /// top (Go's page allocator is address-ordered for the same reason);
+    /// the bound keeps a fragmented heap from making this a long scan.
     pub(crate) fn alloc(&mut self, n: usize) -> Option<usize> {
-        let &(len, start) = self.by_size.range((n, 0)..).next()?;
+        let first_fit = self
+            .by_start
+            .iter()
+            .take(FIRST_FIT_RUNS)
+            .find(|&(_, &len)| len >= n)
+            .map(|(&start, &len)| (len, start));
+        let (len, start) = match first_fit {
+            Some(run) => run,
+            None => *self.by_size.range((n, 0)..).next()?,
+        };
         self.remove_run(start, len);
         if len > n {
             self.insert_run(start + n, len - n);
@@ -63,9 +92,17 @@ impl PageAlloc {
         Some(start)
     }
 
-    /// The most pages in use at once since the last call; starts a new period.
+    /// The most pages in use at once over the last `PEAK_PERIODS` periods
+    /// (a period ends at each call): what the heap needed recently and will
+    /// likely need again. Keeping it resident, rather than only the last
+    /// period's peak, stops the scavenger from releasing pages every cycle
+    /// that the next cycles fault back in (system time that grew to a sixth
+    /// of binary-trees' run time on one core).
     pub(crate) fn take_peak(&mut self) -> usize {
-        std::mem::replace(&mut self.peak_in_use_pages, self.in_use_pages)
+        let peak = std::mem::replace(&mut self.peak_in_use_pages, self.in_use_pages);
+        self.recent_peaks[self.recent_next] = peak;
+        self.recent_next = (self.recent_next + 1) % PEAK_PERIODS;
+        self.recent_peaks.iter().copied().max().unwrap_or(peak)
     }
 
     /// Return pages `start..start+n` and merge them with free neighbours.
@@ -102,25 +139,34 @@ impl PageAlloc {
         let free_resident = self.committed_pages - self.in_use_pages - (self.released_pages);
         let mut excess = free_resident.saturating_sub(keep);
         let mut out = Vec::new();
-        // Largest runs first: fewer syscalls, and small runs are the ones
-        // most likely to be reused soon.
-        let runs: Vec<(usize, usize)> = self
-            .by_size
-            .iter()
-            .rev()
-            .map(|&(len, start)| (start, len))
-            .collect();
-        for (start, len) in runs {
-            if excess == 0 {
-                break;
-            }
-            let take = len.min(excess);
-            let newly = self.set_released(start, take);
-            if newly > 0 {
-                excess = excess.saturating_sub(newly);
+        // Highest addresses first, the top of each run: allocation is best
+        // fit (smallest run, lowest address), so it takes the resident holes
+        // low in the heap before it reaches released pages at the top, and
+        // released memory is not faulted back in while resident free pages
+        // remain (Go's scavenger also works down from the top).
+        let runs: Vec<(usize, usize)> = self.by_start.iter().rev().map(|(&s, &n)| (s, n)).collect();
+        'runs: for (start, len) in runs {
+            // Walk the run down from its top, releasing each stretch of
+            // still-resident pages.
+            let mut end = start + len;
+            while end > start {
+                if excess == 0 {
+                    break 'runs;
+                }
+                if self.is_released(end - 1) {
+                    end -= 1;
+                    continue;
+                }
+                let mut first = end - 1;
+                while first > start && end - first < excess && !self.is_released(first - 1) {
+                    first -= 1;
+                }
+                let newly = self.set_released(first, end - first);
+                excess -= newly;
                 self.released_pages += newly;
                 self.released_total += newly;
-                out.push((start, take));
+                out.push((first, end - first));
+                end = first;
             }
         }
         out
@@ -134,6 +180,10 @@ impl PageAlloc {
     fn remove_run(&mut self, start: usize, n: usize) {
         self.by_start.remove(&start);
         self.by_size.remove(&(n, start));
+    }
+
+    fn is_released(&self, page: usize) -> bool {
+        self.released[page / 64] & (1 << (page % 64)) != 0
     }
 
     /// Clear the released bits of a range; returns how many were set.
