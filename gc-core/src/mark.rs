@@ -8,74 +8,20 @@
 //! explicit `Vec`s, never recursion, so a 10-million-node list marks in
 //! constant native stack.
 //!
-//! Work distribution: each drainer (background worker, mutator assist, the
-//! stop-the-world terminator) keeps a local grey stack and shares through
-//! one [`GreyPool`]: it takes a batch when its stack is empty and hands half
-//! back when its stack grows long, so idle drainers find work. Marking is
-//! complete when the pool is empty and no drainer is active; barrier shades
-//! land in the pool too, so the terminator re-checks it with the world
-//! stopped.
+//! Work distribution is the grey pool's (`grey.rs`): marking is complete
+//! when the pool is empty and no drainer is active; barrier shades land in
+//! the pool too, so the terminator re-checks it with the world stopped.
 //!
 //! Everything a [`Tracer`] reports must be 0 or the base of an object of the
 //! tracer's heap: an address that is not is a broken `Trace` implementation
 //! (or memory corruption) and aborts with the type's name.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gc_alloc::AllocHeap;
-use parking_lot::Mutex;
 
+use crate::grey::{Drainer, GreyPool};
 use crate::object::{header, VTable};
-
-/// Batch size taken from or given back to the pool.
-const BATCH: usize = 512;
-
-/// Grey objects shared between drainers.
-#[derive(Default)]
-pub(crate) struct GreyPool {
-    work: Mutex<Vec<usize>>,
-    active: AtomicUsize,
-    marked_bytes: AtomicUsize,
-}
-
-impl GreyPool {
-    pub(crate) fn extend(&self, bases: impl IntoIterator<Item = usize>) {
-        self.work.lock().extend(bases);
-    }
-
-    /// No grey object anywhere: the pool is empty and no drainer holds any.
-    pub(crate) fn done(&self) -> bool {
-        let w = self.work.lock();
-        w.is_empty() && self.active.load(Ordering::Acquire) == 0
-    }
-
-    /// Bytes marked since the last [`take_marked_bytes`](Self::take_marked_bytes).
-    pub(crate) fn take_marked_bytes(&self) -> usize {
-        self.marked_bytes.swap(0, Ordering::AcqRel)
-    }
-
-    pub(crate) fn add_marked_bytes(&self, n: usize) {
-        self.marked_bytes.fetch_add(n, Ordering::AcqRel);
-    }
-
-    /// Move up to a batch into `local`; false if the pool was empty. On
-    /// success the caller counts as active until it calls `finish`.
-    fn take(&self, local: &mut Vec<usize>) -> bool {
-        let mut w = self.work.lock();
-        if w.is_empty() {
-            return false;
-        }
-        let at = w.len().saturating_sub(BATCH);
-        local.extend(w.drain(at..));
-        self.active.fetch_add(1, Ordering::AcqRel);
-        true
-    }
-
-    fn finish(&self) {
-        self.active.fetch_sub(1, Ordering::AcqRel);
-    }
-}
 
 /// Receives the GC pointers a [`Trace`](crate::Trace) implementation reports.
 pub struct Tracer<'a> {
@@ -193,23 +139,7 @@ impl<'a> Tracer<'a> {
     /// until about `budget` objects were scanned). Publishes marked bytes.
     pub(crate) fn drain_pool(&mut self, pool: &GreyPool, budget: Option<usize>) {
         let _guard = AbortOnUnwind;
-        self.flush_to(pool);
-        let mut scanned = 0;
-        while budget.is_none_or(|b| scanned < b) && pool.take(&mut self.grey) {
-            while let Some(base) = self.grey.pop() {
-                self.scan(base);
-                scanned += 1;
-                if self.grey.len() > 2 * BATCH {
-                    let at = self.grey.len() - BATCH;
-                    pool.extend(self.grey.drain(at..));
-                }
-                if budget.is_some_and(|b| scanned >= b) {
-                    break;
-                }
-            }
-            self.flush_to(pool);
-            pool.finish();
-        }
+        pool.drain(self, budget);
     }
 
     /// Hand local grey objects and the marked-bytes count to the pool.
@@ -218,6 +148,20 @@ impl<'a> Tracer<'a> {
             pool.extend(self.grey.drain(..));
         }
         pool.add_marked_bytes(std::mem::take(&mut self.marked_bytes));
+    }
+}
+
+impl Drainer for Tracer<'_> {
+    fn grey(&mut self) -> &mut Vec<usize> {
+        &mut self.grey
+    }
+
+    fn scan(&mut self, base: usize) {
+        Tracer::scan(self, base);
+    }
+
+    fn flush(&mut self, pool: &GreyPool) {
+        self.flush_to(pool);
     }
 }
 
