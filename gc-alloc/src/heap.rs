@@ -188,6 +188,16 @@ impl AllocHeap {
         })
     }
 
+    /// Whether `o`'s slot holds an object, when that can be told: `None`
+    /// while a thread caches the span (a cache allocates without publishing
+    /// which slots it took) or while it waits for or undergoes a sweep.
+    pub fn is_allocated(&self, o: &ObjectRef<'_>) -> Option<bool> {
+        // The sweepgen load (Acquire) pairs with the Release stores that end
+        // a sweep or an uncache, after `freeindex` and the alloc bits.
+        let swept = o.span.sweepgen.load(Acquire) == self.sweepgen();
+        swept.then(|| o.span.is_allocated(o.index))
+    }
+
     /// The current sweep generation.
     #[inline]
     pub fn sweepgen(&self) -> u32 {
