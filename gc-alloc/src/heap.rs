@@ -445,9 +445,14 @@ impl AllocHeap {
             Acquire,
             Relaxed,
         );
-        debug_assert!(
+        // A real assert (one compare per span swept): a span swept twice,
+        // or one still cached, would run destructors twice or free live
+        // objects, so a broken claim must never go on silently.
+        assert!(
             claimed.is_ok() || span.sweepgen.load(Relaxed) == sg.wrapping_sub(1),
-            "sweeping a span in state {}",
+            "gc-alloc: sweeping a span at {:#x} in state h{:+} (h-2 unswept or h-1 \
+             claimed by uncache_span expected): the sweepgen protocol was broken",
+            span.start(),
             span.sweepgen.load(Relaxed).wrapping_sub(sg) as i32
         );
         let SweepResult { freed, live } = span.sweep(self.on_free);
