@@ -188,6 +188,16 @@ impl AllocHeap {
         })
     }
 
+    /// Whether `o`'s slot holds an object, when that can be told: `None`
+    /// while a thread caches the span (a cache allocates without publishing
+    /// which slots it took) or while it waits for or undergoes a sweep.
+    pub fn is_allocated(&self, o: &ObjectRef<'_>) -> Option<bool> {
+        // The sweepgen load (Acquire) pairs with the Release stores that end
+        // a sweep or an uncache, after `freeindex` and the alloc bits.
+        let swept = o.span.sweepgen.load(Acquire) == self.sweepgen();
+        swept.then(|| o.span.is_allocated(o.index))
+    }
+
     /// The current sweep generation.
     #[inline]
     pub fn sweepgen(&self) -> u32 {
@@ -435,9 +445,14 @@ impl AllocHeap {
             Acquire,
             Relaxed,
         );
-        debug_assert!(
+        // A real assert (one compare per span swept): a span swept twice,
+        // or one still cached, would run destructors twice or free live
+        // objects, so a broken claim must never go on silently.
+        assert!(
             claimed.is_ok() || span.sweepgen.load(Relaxed) == sg.wrapping_sub(1),
-            "sweeping a span in state {}",
+            "gc-alloc: sweeping a span at {:#x} in state h{:+} (h-2 unswept or h-1 \
+             claimed by uncache_span expected): the sweepgen protocol was broken",
+            span.start(),
             span.sweepgen.load(Relaxed).wrapping_sub(sg) as i32
         );
         let SweepResult { freed, live } = span.sweep(self.on_free);

@@ -325,7 +325,17 @@ mod tests {
     fn div_mul_is_exact_for_every_offset() {
         for c in CLASSES.iter().skip(1) {
             let span = c.npages as usize * PAGE_SIZE;
-            for off in 0..span {
+            let size = c.size as usize;
+            // Miri is far too slow for every offset: there, each slot's
+            // first and last byte (where an off-by-one would show).
+            let offsets: Vec<usize> = if cfg!(miri) {
+                (0..span / size)
+                    .flat_map(|i| [i * size, i * size + size - 1])
+                    .collect()
+            } else {
+                (0..span).collect()
+            };
+            for off in offsets {
                 assert_eq!(
                     c.object_index(off),
                     off / c.size as usize,

@@ -357,3 +357,66 @@ fn poison(start: usize, size: usize, w: usize, mut freed: u64) {
         unsafe { std::ptr::write_bytes((start + i * size) as *mut u8, 0xDB, size) };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+    use super::*;
+    use crate::size_class::size_class_of;
+
+    static DROPPED: AtomicUsize = AtomicUsize::new(0);
+
+    /// `on_free` hook: records which slot (by its first byte) was dropped.
+    unsafe fn record(p: NonNull<u8>) {
+        DROPPED.store(p.as_ptr() as usize, SeqCst);
+    }
+
+    /// Span bookkeeping on ordinary memory (no mmap, so Miri runs it):
+    /// sweeping frees exactly the allocated, unmarked slots, runs the drop
+    /// hook only for those with a drop bit, and turns the marks into the
+    /// new alloc bits.
+    #[test]
+    fn sweep_frees_the_unmarked_and_keeps_the_marked() {
+        let class = SpanClass::new(size_class_of(48).unwrap(), false);
+        let size = CLASSES[class.size_class() as usize].size as usize;
+        let mut memory = vec![0u64; PAGE_SIZE / 8];
+        let start = memory.as_mut_ptr() as usize;
+        let span = Span::new();
+        span.init(start, 1, class, 0, 0);
+        assert_eq!((span.elem_size(), span.nelems()), (size, PAGE_SIZE / size));
+        assert_eq!(span.object_index(start + 3 * size + 5), 3);
+        assert_eq!(span.object_base(3), start + 3 * size);
+
+        // A thread cache handed out slots 0..10 and returned the span.
+        span.freeindex.store(10, Relaxed);
+        assert!(span.is_allocated(9) && !span.is_allocated(10));
+        assert_eq!(span.free_from(10), span.nelems() - 10);
+        span.set_needs_drop(3);
+        span.set_needs_drop(5);
+        for i in [2, 5, 7] {
+            assert!(span.mark(i), "first mark of {i}");
+        }
+        assert!(!span.mark(5), "second mark of 5");
+
+        let result = span.sweep(Some(record));
+        assert_eq!(result, SweepResult { freed: 7, live: 3 });
+        assert_eq!(
+            DROPPED.load(SeqCst),
+            start + 3 * size,
+            "only slot 3 dropped"
+        );
+        let allocated: Vec<usize> = (0..span.nelems())
+            .filter(|&i| span.is_allocated(i))
+            .collect();
+        assert_eq!(allocated, [2, 5, 7]);
+        assert!((0..span.nelems()).all(|i| !span.is_marked(i)));
+        assert_eq!(span.free_from(0), span.nelems() - 3);
+        if cfg!(debug_assertions) {
+            let bytes = memory.as_ptr() as *const u8;
+            // SAFETY: `memory` holds PAGE_SIZE bytes and is alive.
+            let slot0 = unsafe { std::slice::from_raw_parts(bytes, size) };
+            assert!(slot0.iter().all(|&b| b == 0xDB), "freed slot 0 poisoned");
+        }
+    }
+}

@@ -16,8 +16,8 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::config::{self, ConfigError, DebugFlags};
 use crate::cycle::CycleState;
+use crate::grey::GreyPool;
 use crate::heap::{Heap, HeapInner, History};
-use crate::mark::GreyPool;
 use crate::nanbox::ADDRESS_LIMIT;
 use crate::object::drop_object;
 use crate::pacer::Pacer;

@@ -41,7 +41,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::heap::HeapInner;
-use crate::mark::{checkmark, Tracer};
+use crate::mark::checkmark;
 use crate::mutator::MutatorShared;
 use crate::stats::CycleRecord;
 
@@ -140,7 +140,7 @@ impl HeapInner {
         // Global roots are scanned in the pause; each mutator's root set is
         // scanned after it, by the mutator at its next safepoint or by a mark
         // worker while the mutator is parked or in a safe region.
-        let mut tracer = Tracer::new(&self.alloc);
+        let mut tracer = self.tracer();
         self.globals.for_each(|s| tracer.edge(s.load(Acquire)));
         tracer.flush_to(&self.pool);
         self.pending_roots.store(mutators.len(), Release);
@@ -195,7 +195,7 @@ impl HeapInner {
         }
         let start = Instant::now();
         let mut busy = Duration::ZERO;
-        let mut tracer = Tracer::new(&self.alloc);
+        let mut tracer = self.tracer();
         loop {
             self.scan_idle_mutators();
             let t = Instant::now();
@@ -249,14 +249,14 @@ impl HeapInner {
             retries += 1;
             self.world.start();
             let start = Instant::now();
-            Tracer::new(&self.alloc).drain_pool(&self.pool, None);
+            self.tracer().drain_pool(&self.pool, None);
             self.background_ns
                 .fetch_add(start.elapsed().as_nanos() as u64, Relaxed);
         };
         // Finish inside the pause. Another worker may still hold a batch it
         // took before the stop: the mark is complete only once it has
         // handed everything back (`done` counts active drainers).
-        let mut tracer = Tracer::new(&self.alloc);
+        let mut tracer = self.tracer();
         loop {
             tracer.drain_pool(&self.pool, None);
             if self.pool.done() {
@@ -279,7 +279,9 @@ impl HeapInner {
         let mutators: Vec<Arc<MutatorShared>> = self.mutators.lock().clone();
         // First return every cached span: that marks the objects allocated
         // black since they were cached (allocate-black by range, gc-alloc's
-        // cache.rs), which checkmark and weak clearing must see as live.
+        // cache.rs), which checkmark and weak clearing must see as live,
+        // and lets the checkmark pass tell allocated slots from free ones
+        // in every span (mark.rs).
         for m in &mutators {
             m.cache.lock().flush();
         }

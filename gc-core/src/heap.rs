@@ -17,7 +17,8 @@ use parking_lot::{Condvar, Mutex};
 use crate::builder::{GcError, HeapBuilder};
 use crate::config::DebugFlags;
 use crate::cycle::CycleState;
-use crate::mark::{GreyPool, Tracer};
+use crate::grey::GreyPool;
+use crate::mark::Tracer;
 use crate::mutator::{attached_here, Mutator, MutatorShared};
 use crate::pacer::Pacer;
 use crate::roots::SlotTable;
@@ -96,9 +97,15 @@ impl HeapInner {
         self.marking.load(Acquire)
     }
 
+    /// A tracer over this heap; it checks every address it is given in
+    /// release builds too under `GCDEBUG=gccheckmark`.
+    pub(crate) fn tracer(&self) -> Tracer<'_> {
+        Tracer::new(&self.alloc).verifying(self.debug.gccheckmark)
+    }
+
     /// Shade objects from a mutator's write-barrier buffer.
     pub(crate) fn shade_all(&self, bases: impl Iterator<Item = usize>) {
-        let mut tracer = Tracer::new(&self.alloc);
+        let mut tracer = self.tracer();
         bases.for_each(|b| tracer.edge(b));
         tracer.flush_to(&self.pool);
     }
@@ -110,7 +117,7 @@ impl HeapInner {
             .compare_exchange(true, false, AcqRel, Relaxed)
             .is_ok()
         {
-            let mut tracer = Tracer::new(&self.alloc);
+            let mut tracer = self.tracer();
             m.roots.for_each(|s| tracer.edge(s.load(Acquire)));
             tracer.flush_to(&self.pool);
             self.pending_roots.fetch_sub(1, AcqRel);
@@ -149,7 +156,7 @@ impl HeapInner {
             return;
         }
         let start = Instant::now();
-        Tracer::new(&self.alloc).drain_pool(&self.pool, Some(budget));
+        self.tracer().drain_pool(&self.pool, Some(budget));
         self.assist_ns
             .fetch_add(start.elapsed().as_nanos() as u64, Relaxed);
     }

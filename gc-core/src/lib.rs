@@ -16,9 +16,10 @@
 //!   its GC pointers.
 //!
 //! Files, one concept each: `object` (layout and headers), `gc` (`Gc`,
-//! `Member`), `nanbox` (`NanBox`), `array` (`GcArray`), `roots`, `weak`, `mark`, `world` (stop-the-world handshake),
+//! `Member`), `nanbox` (`NanBox`), `array` (`GcArray`), `roots`, `weak`, `mark`, `grey` (the grey pool and
+//! its termination), `world` (stop-the-world handshake),
 //! `mutator`, `builder` (settings), `heap` (the shared instance), `cycle` (one collection), `pacer`, `sweep` (background sweeper),
-//! `signal` (waking background threads),
+//! `signal` (waking background threads), `sync` (the primitives loom models swap),
 //! `config` (environment), `stats` (counters and gctrace).
 
 mod array;
@@ -27,6 +28,7 @@ mod builder;
 mod config;
 mod cycle;
 mod gc;
+mod grey;
 mod heap;
 mod mark;
 mod mutator;
@@ -38,6 +40,7 @@ mod roots;
 mod signal;
 mod stats;
 mod sweep;
+mod sync;
 mod trace;
 mod trace_impls;
 mod weak;

@@ -8,74 +8,26 @@
 //! explicit `Vec`s, never recursion, so a 10-million-node list marks in
 //! constant native stack.
 //!
-//! Work distribution: each drainer (background worker, mutator assist, the
-//! stop-the-world terminator) keeps a local grey stack and shares through
-//! one [`GreyPool`]: it takes a batch when its stack is empty and hands half
-//! back when its stack grows long, so idle drainers find work. Marking is
-//! complete when the pool is empty and no drainer is active; barrier shades
-//! land in the pool too, so the terminator re-checks it with the world
-//! stopped.
+//! Work distribution is the grey pool's (`grey.rs`): marking is complete
+//! when the pool is empty and no drainer is active; barrier shades land in
+//! the pool too, so the terminator re-checks it with the world stopped.
 //!
-//! Everything a [`Tracer`] reports must be 0 or the base of an object of the
-//! tracer's heap: an address that is not is a broken `Trace` implementation
-//! (or memory corruption) and aborts with the type's name.
+//! Everything a [`Tracer`] reports must be 0 or the base of an allocated
+//! object of the tracer's heap: anything else is a broken `Trace`
+//! implementation (or memory corruption) and aborts with the holder's type.
+//! An address outside every span is always caught; one inside an object, or
+//! in a free slot (a pointer the marker was hidden from while its target was
+//! freed), is caught in debug builds and under `GCDEBUG=gccheckmark`
+//! (whether a slot is allocated cannot be told while a thread caches its
+//! span; the checkmark pass runs after the caches are flushed, so there it
+//! always can).
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use gc_alloc::AllocHeap;
-use parking_lot::Mutex;
+use gc_alloc::{AllocHeap, ObjectRef};
 
+use crate::grey::{Drainer, GreyPool};
 use crate::object::{header, VTable};
-
-/// Batch size taken from or given back to the pool.
-const BATCH: usize = 512;
-
-/// Grey objects shared between drainers.
-#[derive(Default)]
-pub(crate) struct GreyPool {
-    work: Mutex<Vec<usize>>,
-    active: AtomicUsize,
-    marked_bytes: AtomicUsize,
-}
-
-impl GreyPool {
-    pub(crate) fn extend(&self, bases: impl IntoIterator<Item = usize>) {
-        self.work.lock().extend(bases);
-    }
-
-    /// No grey object anywhere: the pool is empty and no drainer holds any.
-    pub(crate) fn done(&self) -> bool {
-        let w = self.work.lock();
-        w.is_empty() && self.active.load(Ordering::Acquire) == 0
-    }
-
-    /// Bytes marked since the last [`take_marked_bytes`](Self::take_marked_bytes).
-    pub(crate) fn take_marked_bytes(&self) -> usize {
-        self.marked_bytes.swap(0, Ordering::AcqRel)
-    }
-
-    pub(crate) fn add_marked_bytes(&self, n: usize) {
-        self.marked_bytes.fetch_add(n, Ordering::AcqRel);
-    }
-
-    /// Move up to a batch into `local`; false if the pool was empty. On
-    /// success the caller counts as active until it calls `finish`.
-    fn take(&self, local: &mut Vec<usize>) -> bool {
-        let mut w = self.work.lock();
-        if w.is_empty() {
-            return false;
-        }
-        let at = w.len().saturating_sub(BATCH);
-        local.extend(w.drain(at..));
-        self.active.fetch_add(1, Ordering::AcqRel);
-        true
-    }
-
-    fn finish(&self) {
-        self.active.fetch_sub(1, Ordering::AcqRel);
-    }
-}
 
 /// Receives the GC pointers a [`Trace`](crate::Trace) implementation reports.
 pub struct Tracer<'a> {
@@ -85,6 +37,8 @@ pub struct Tracer<'a> {
     scanning: Option<&'static VTable>,
     /// A mode other than marking, if any (one branch on the mark path).
     special: Option<Special>,
+    /// Check that each reported address is an allocated object's base.
+    verify: bool,
 }
 
 /// What a [`Tracer`] does with edges when it is not marking.
@@ -104,7 +58,14 @@ impl<'a> Tracer<'a> {
             marked_bytes: 0,
             scanning: None,
             special: None,
+            verify: cfg!(debug_assertions),
         }
+    }
+
+    /// Also check reported addresses in release builds if `on`.
+    pub(crate) fn verifying(mut self, on: bool) -> Tracer<'a> {
+        self.verify |= on;
+        self
     }
 
     /// A tracer that only records the non-null edges it is given; read them
@@ -143,10 +104,36 @@ impl<'a> Tracer<'a> {
 
     /// The object at `base`, or an abort naming what held the bad pointer.
     #[inline]
-    fn find(&self, base: usize) -> gc_alloc::ObjectRef<'a> {
-        match self.heap.find_object(base) {
-            Some(o) => o,
-            None => bad_pointer(base, self.scanning.map_or("a root", |vt| (vt.type_name)())),
+    fn find(&self, base: usize) -> ObjectRef<'a> {
+        let Some(o) = self.heap.find_object(base) else {
+            bad_pointer(base, self.scanning, "is not an object of this heap");
+        };
+        if self.verify {
+            self.check_object(base, &o);
+        }
+        o
+    }
+
+    /// `base` must be the first byte of an allocated object (`o`).
+    fn check_object(&self, base: usize, o: &ObjectRef<'_>) {
+        if o.base != base {
+            bad_pointer(
+                base,
+                self.scanning,
+                &format!(
+                    "points {} bytes into the {}-byte object slot at {:#x}",
+                    base - o.base,
+                    o.span.elem_size(),
+                    o.base
+                ),
+            );
+        }
+        if self.heap.is_allocated(o) == Some(false) {
+            bad_pointer(
+                base,
+                self.scanning,
+                "is a free slot (its object was freed while the marker could not see this pointer)",
+            );
         }
     }
 
@@ -193,23 +180,7 @@ impl<'a> Tracer<'a> {
     /// until about `budget` objects were scanned). Publishes marked bytes.
     pub(crate) fn drain_pool(&mut self, pool: &GreyPool, budget: Option<usize>) {
         let _guard = AbortOnUnwind;
-        self.flush_to(pool);
-        let mut scanned = 0;
-        while budget.is_none_or(|b| scanned < b) && pool.take(&mut self.grey) {
-            while let Some(base) = self.grey.pop() {
-                self.scan(base);
-                scanned += 1;
-                if self.grey.len() > 2 * BATCH {
-                    let at = self.grey.len() - BATCH;
-                    pool.extend(self.grey.drain(at..));
-                }
-                if budget.is_some_and(|b| scanned >= b) {
-                    break;
-                }
-            }
-            self.flush_to(pool);
-            pool.finish();
-        }
+        pool.drain(self, budget);
     }
 
     /// Hand local grey objects and the marked-bytes count to the pool.
@@ -221,11 +192,25 @@ impl<'a> Tracer<'a> {
     }
 }
 
+impl Drainer for Tracer<'_> {
+    fn grey(&mut self) -> &mut Vec<usize> {
+        &mut self.grey
+    }
+
+    fn scan(&mut self, base: usize) {
+        Tracer::scan(self, base);
+    }
+
+    fn flush(&mut self, pool: &GreyPool) {
+        self.flush_to(pool);
+    }
+}
+
 /// `GCDEBUG=gccheckmark=1`: walk everything reachable from `roots` and abort
 /// with a report if any of it is unmarked. Runs with the world stopped after
 /// marking completes; uses its own visited set and leaves mark bits alone.
 pub(crate) fn checkmark(heap: &AllocHeap, roots: impl IntoIterator<Item = usize>) -> usize {
-    let mut t = Tracer::new(heap);
+    let mut t = Tracer::new(heap).verifying(true);
     t.special = Some(Special::Check(HashSet::new()));
     for r in roots {
         t.edge(r);
@@ -265,10 +250,54 @@ fn missed(base: usize, holder: Option<&'static VTable>) -> ! {
 }
 
 #[cold]
-fn bad_pointer(addr: usize, holder: &str) -> ! {
+fn bad_pointer(addr: usize, holder: Option<&'static VTable>, problem: &str) -> ! {
+    let holder = holder.map_or("a root".to_string(), |vt| format!("a {}", (vt.type_name)()));
     eprintln!(
-        "tricolor: found {addr:#x} while scanning {holder}, which is not an object of this heap; \
+        "tricolor: found {addr:#x} while scanning {holder}, which {problem}; \
          a Trace implementation reported something that is not a GC pointer. Aborting."
     );
     std::process::abort()
+}
+
+#[cfg(test)]
+mod tests {
+    use gc_alloc::{AllocFlags, AllocHeap, HeapConfig, ThreadCache};
+
+    use super::Tracer;
+
+    /// Runs in a child process (see `an_interior_pointer_aborts`). No
+    /// `Trace` implementation can report such an address through the safe
+    /// API, so this hands it to the marker directly.
+    #[test]
+    fn interior_pointer_child() {
+        if std::env::var("TRICOLOR_INTERIOR_CHILD").is_err() {
+            return;
+        }
+        let heap = AllocHeap::new(HeapConfig::default()).unwrap();
+        let mut cache = ThreadCache::new(heap.clone());
+        let p = cache.alloc_size(64, false, AllocFlags::default()).unwrap();
+        Tracer::new(&heap)
+            .verifying(true)
+            .edge(p.as_ptr() as usize + 16);
+        eprintln!("the interior pointer was not caught");
+    }
+
+    #[test]
+    fn an_interior_pointer_aborts() {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "mark::tests::interior_pointer_child",
+                "--nocapture",
+            ])
+            .env("TRICOLOR_INTERIOR_CHILD", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "the child did not abort:\n{stderr}");
+        assert!(
+            stderr.contains("while scanning a root, which points 16 bytes into the 64-byte"),
+            "no report naming the problem:\n{stderr}"
+        );
+    }
 }

@@ -2,10 +2,12 @@
 //!
 //! The threads hold only a `Weak` to their heap so that dropping the last
 //! user handle frees it; they wake now and then to notice that it is gone.
+//! That timeout is for noticing the drop only: a raise never relies on it
+//! (the loom model at the end of this file checks that without timeouts).
 
 use std::time::Duration;
 
-use parking_lot::{Condvar, Mutex};
+use crate::sync::{Condvar, Mutex};
 
 /// A counter of raises: every waiting thread runs once per raise it has not
 /// seen yet, so several threads can share one signal.
@@ -54,4 +56,40 @@ pub(crate) fn spawn_worker<H: Send + Sync + 'static>(
             }
         })
         .unwrap_or_else(|e| panic!("tricolor: cannot start the {name} thread: {e}"));
+}
+
+/// loom model (`RUSTFLAGS="--cfg loom" cargo test -p tricolor-core --release --lib loom`).
+#[cfg(all(test, loom))]
+mod loom_models {
+    use loom::sync::Arc;
+    use loom::thread;
+
+    use super::Signal;
+
+    /// No lost wake-up: two threads sharing one signal both wake for a
+    /// raise, whether it comes before they wait or while they wait, and a
+    /// thread that has seen one raise wakes again for the next. (Under
+    /// loom `wait` has no timeout, so a lost wake-up is a deadlock.)
+    #[test]
+    fn loom_signal_wakes_every_waiter() {
+        loom::model(|| {
+            let signal = Arc::new(Signal::default());
+            let waiters: Vec<_> = (0..2)
+                .map(|_| {
+                    let s = signal.clone();
+                    thread::spawn(move || {
+                        let mut seen = 0;
+                        while seen < 2 {
+                            assert!(s.wait(&mut seen, || true));
+                        }
+                    })
+                })
+                .collect();
+            signal.raise();
+            signal.raise();
+            for w in waiters {
+                w.join().unwrap();
+            }
+        });
+    }
 }

@@ -12,11 +12,15 @@
 //! A mutator that never reaches a safepoint delays the collector
 //! indefinitely but never breaks it: the collector simply keeps waiting.
 //! Blocking calls belong inside `Mutator::blocking`, which is a safe region.
+//!
+//! `stop_flag` is only a hint for the fast poll (Relaxed): the handshake's
+//! guarantees come from `state`'s lock. The loom models at the end of this
+//! file check them (see the README, "Checking the collector").
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use crate::sync::{AtomicBool, Condvar, Mutex};
 
 #[derive(Default)]
 struct State {
@@ -80,5 +84,91 @@ impl World {
         s.stop = false;
         self.stop_flag.store(false, Ordering::Relaxed);
         self.changed.notify_all();
+    }
+}
+
+/// loom models (`RUSTFLAGS="--cfg loom" cargo test -p tricolor-core --release --lib loom`).
+#[cfg(all(test, loom))]
+mod loom_models {
+    use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use loom::sync::Arc;
+    use loom::thread;
+
+    use super::World;
+
+    /// A mutator: attach, work (counted in `inside`), stop at a safepoint
+    /// if asked, work again, detach. `inside` counts mutators between
+    /// `enter_running` and `leave_running`, i.e. those that may be touching
+    /// their roots and caches.
+    fn mutator(world: &World, inside: &AtomicUsize) {
+        world.enter_running();
+        inside.fetch_add(1, SeqCst);
+        if world.stop_requested() {
+            inside.fetch_sub(1, SeqCst);
+            world.leave_running();
+            world.enter_running();
+            inside.fetch_add(1, SeqCst);
+        }
+        inside.fetch_sub(1, SeqCst);
+        world.leave_running();
+    }
+
+    /// While a stopper holds the world stopped, no mutator runs: `stop`
+    /// waits for every running one, and none starts until `start` (every
+    /// mutator blocked in `enter_running` is then released, or loom reports
+    /// a deadlock).
+    #[test]
+    fn loom_stop_excludes_running_mutators() {
+        loom::model(|| {
+            let world = Arc::new(World::default());
+            let inside = Arc::new(AtomicUsize::new(0));
+            let mutators: Vec<_> = (0..2)
+                .map(|_| {
+                    let (w, i) = (world.clone(), inside.clone());
+                    thread::spawn(move || mutator(&w, &i))
+                })
+                .collect();
+            world.stop();
+            assert_eq!(inside.load(SeqCst), 0, "a mutator ran after stop returned");
+            thread::yield_now();
+            assert_eq!(inside.load(SeqCst), 0, "a mutator started while stopped");
+            world.start();
+            for m in mutators {
+                m.join().unwrap();
+            }
+        });
+    }
+
+    /// Two stoppers (a cycle start racing a mark termination) never have
+    /// the world stopped at once, and a mutator between them still runs
+    /// only while neither does.
+    #[test]
+    fn loom_stops_never_overlap() {
+        loom::model(|| {
+            let world = Arc::new(World::default());
+            let inside = Arc::new(AtomicUsize::new(0));
+            let stoppers = Arc::new(AtomicUsize::new(0));
+            let stopper = {
+                let (w, i, s) = (world.clone(), inside.clone(), stoppers.clone());
+                thread::spawn(move || {
+                    w.stop();
+                    assert_eq!(s.fetch_add(1, SeqCst), 0, "two stops overlap");
+                    assert_eq!(i.load(SeqCst), 0, "a mutator ran while stopped");
+                    s.fetch_sub(1, SeqCst);
+                    w.start();
+                })
+            };
+            let m = {
+                let (w, i) = (world.clone(), inside.clone());
+                thread::spawn(move || mutator(&w, &i))
+            };
+            world.stop();
+            assert_eq!(stoppers.fetch_add(1, SeqCst), 0, "two stops overlap");
+            assert_eq!(inside.load(SeqCst), 0, "a mutator ran while stopped");
+            stoppers.fetch_sub(1, SeqCst);
+            world.start();
+            stopper.join().unwrap();
+            m.join().unwrap();
+        });
     }
 }
