@@ -10,10 +10,25 @@
 //!
 //! A span is in at most one list, and only while no thread cache holds it.
 //! Popping a span under the lock gives the popper exclusive use of it.
+//!
+//! Handing spans to thread caches and taking them back (Go's
+//! `mcentral.cacheSpan` / `uncacheSpan`) lives here too: a cache gets a
+//! swept span with free slots, sweeping a few unswept ones of its class
+//! before the heap grows (reuse before growth).
+
+use std::sync::atomic::Ordering::*;
 
 use parking_lot::Mutex;
 
+use crate::error::AllocError;
+use crate::heap::AllocHeap;
+use crate::size_class::{SpanClass, CLASSES};
 use crate::span::Span;
+use crate::sweep::Swept;
+
+/// Spans swept at most by one `cache_span` call before it grows the heap
+/// instead (bounds the latency of one allocation slow path, as Go does).
+const SWEEP_BUDGET: usize = 100;
 
 /// A pointer to a pooled span record. The pool outlives every list.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -77,5 +92,73 @@ impl Central {
     pub(crate) fn len(&self) -> usize {
         let l = self.lists.lock();
         l.partial.iter().chain(l.full.iter()).map(Vec::len).sum()
+    }
+}
+
+impl AllocHeap {
+    /// A swept span with at least one free slot for a thread cache (the
+    /// caller marks it cached by setting its sweepgen to h+3).
+    pub(crate) fn cache_span(&self, spc: SpanClass) -> Result<SpanPtr, AllocError> {
+        let sg = self.sweepgen();
+        let central = &self.centrals[spc.index()];
+        let found = central.pop_partial_swept(sg).or_else(|| {
+            for _ in 0..SWEEP_BUDGET {
+                let s = central.pop_unswept(sg)?;
+                match self.sweep_claimed(s, sg) {
+                    Swept::Kept { has_free: true } => return Some(s),
+                    // Every span must stay in a list (or a cache): a span
+                    // that missed a sweep would keep this cycle's mark bits
+                    // and make the next mark skip its objects' children.
+                    Swept::Kept { has_free: false } => central.push_swept(sg, s, false),
+                    Swept::Freed => {}
+                }
+            }
+            None
+        });
+        let sp = match found {
+            Some(s) => s,
+            None => {
+                let npages = CLASSES[spc.size_class() as usize].npages as usize;
+                self.alloc_span(spc, npages, sg)?
+            }
+        };
+        let span = self.span(sp);
+        span.sweepgen.store(sg.wrapping_add(3), Relaxed);
+        let free_bytes =
+            ((span.nelems() - span.alloc_count.load(Relaxed)) * span.elem_size()) as i64;
+        self.allocated.fetch_add(free_bytes, Relaxed);
+        self.heap_live.fetch_add(free_bytes, Relaxed);
+        Ok(sp)
+    }
+
+    /// Take back a span from a thread cache, which allocated every slot below
+    /// `freeindex` that the alloc bits showed free, `allocated` objects in all.
+    pub(crate) fn uncache_span(&self, sp: SpanPtr, freeindex: usize, allocated: usize) {
+        let span = self.span(sp);
+        span.freeindex.store(freeindex, Relaxed);
+        let nelems = span.nelems();
+        let free = span.free_from(freeindex);
+        span.alloc_count.store(nelems - free, Relaxed);
+        let unused = (free * span.elem_size()) as i64;
+        self.allocated.fetch_sub(unused, Relaxed);
+        self.heap_live.fetch_sub(unused, Relaxed);
+        self.mallocs[span.span_class().size_class() as usize].fetch_add(allocated as u64, Relaxed);
+        let sg = self.sweepgen();
+        if span.sweepgen.load(Relaxed) == sg.wrapping_add(1) {
+            // Cached since before this sweep began: its unmarked objects
+            // are garbage that must be swept before anyone allocates here.
+            span.sweepgen.store(sg.wrapping_sub(1), Relaxed);
+            if let Swept::Kept { has_free } = self.sweep_claimed(sp, sg) {
+                self.centrals[span.span_class().index()].push_swept(sg, sp, has_free);
+            }
+        } else {
+            debug_assert_eq!(
+                span.sweepgen.load(Relaxed),
+                sg.wrapping_add(3),
+                "uncached a span that was not cached"
+            );
+            span.sweepgen.store(sg, Release);
+            self.centrals[span.span_class().index()].push_swept(sg, sp, free > 0);
+        }
     }
 }

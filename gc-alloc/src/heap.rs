@@ -1,5 +1,6 @@
 //! The allocation heap (Go's mheap): owns the address range, the page
-//! allocator, the span records and the central lists, and sweeps.
+//! allocator, the span records and the central lists. Sweeping is in
+//! `sweep.rs`, handing spans to and from thread caches in `central.rs`.
 //!
 //! Locks: `pages` (page allocator), `pool` (span records) and each central
 //! list are separate short critical sections; sweeping a span runs outside
@@ -24,12 +25,8 @@ use crate::central::{Central, SpanPtr};
 use crate::error::AllocError;
 use crate::pages::PageAlloc;
 use crate::size_class::{SpanClass, CLASSES, NUM_SIZE_CLASSES, NUM_SPAN_CLASSES, PAGE_SIZE};
-use crate::span::{Span, SweepResult};
+use crate::span::Span;
 use crate::stats::{AllocStats, ClassStats};
-
-/// Spans swept at most by one `cache_span` call before it grows the heap
-/// instead (bounds the latency of one allocation slow path, as Go does).
-const SWEEP_BUDGET: usize = 100;
 
 /// Address space reserved when nothing else is asked for: 64 GiB.
 pub const DEFAULT_RESERVE: usize = 64 << 30;
@@ -83,12 +80,6 @@ pub struct ObjectRef<'h> {
     pub base: usize,
 }
 
-/// What became of a span after sweeping it.
-enum Swept {
-    Freed,
-    Kept { has_free: bool },
-}
-
 /// Span records. Boxed one by one (not a `Vec<Span>`) because their
 /// addresses are handed out and must not move when the pool grows.
 #[derive(Default)]
@@ -100,26 +91,26 @@ struct Pool {
 
 /// The allocation heap. Shared by the thread caches through an `Arc`.
 pub struct AllocHeap {
-    region: Region,
-    pages: Mutex<PageAlloc>,
+    pub(crate) region: Region,
+    pub(crate) pages: Mutex<PageAlloc>,
     pool: Mutex<Pool>,
-    centrals: Box<[Central]>,
-    sweepgen: AtomicU32,
-    sweep_gate: RwLock<()>,
-    sweep_cursor: AtomicUsize,
-    limit: AtomicUsize,
-    on_free: Option<unsafe fn(NonNull<u8>)>,
-    allocated: AtomicI64,
-    heap_live: AtomicI64,
+    pub(crate) centrals: Box<[Central]>,
+    pub(crate) sweepgen: AtomicU32,
+    pub(crate) sweep_gate: RwLock<()>,
+    pub(crate) sweep_cursor: AtomicUsize,
+    pub(crate) limit: AtomicUsize,
+    pub(crate) on_free: Option<unsafe fn(NonNull<u8>)>,
+    pub(crate) allocated: AtomicI64,
+    pub(crate) heap_live: AtomicI64,
     /// Bytes of objects allocated black (while marking) since the last
     /// [`take_black_bytes`](Self::take_black_bytes): live at the end of the
     /// mark as much as what the marker marked.
-    black_bytes: AtomicUsize,
+    pub(crate) black_bytes: AtomicUsize,
     /// `heap_live` past which a thread cache raises its mutator's poll flag
     /// when it takes memory (see [`ThreadCache::set_poll_flag`](crate::ThreadCache::set_poll_flag)).
-    trigger: AtomicUsize,
-    mallocs: Box<[AtomicU64]>,
-    frees: Box<[AtomicU64]>,
+    pub(crate) trigger: AtomicUsize,
+    pub(crate) mallocs: Box<[AtomicU64]>,
+    pub(crate) frees: Box<[AtomicU64]>,
 }
 
 impl AllocHeap {
@@ -240,44 +231,6 @@ impl AllocHeap {
         self.black_bytes.fetch_add(bytes, Relaxed);
     }
 
-    /// Begin a new sweep cycle: every span becomes unswept. The collector
-    /// calls this with every mutator stopped, after marking, once the
-    /// previous cycle's sweeping has finished.
-    pub fn next_sweep_generation(&self) {
-        let _gate = self.sweep_gate.write();
-        let sg = self.sweepgen.load(Relaxed);
-        debug_assert!(
-            self.centrals.iter().all(|c| c.unswept_len(sg) == 0),
-            "sweep not finished"
-        );
-        self.sweepgen.store(sg.wrapping_add(2), Release);
-        self.sweep_cursor.store(0, Relaxed);
-    }
-
-    /// Sweep one unswept span; false if there is none left.
-    pub fn sweep_one(&self) -> bool {
-        let _gate = self.sweep_gate.read();
-        let sg = self.sweepgen.load(Acquire);
-        let n = self.centrals.len();
-        let mut i = self.sweep_cursor.load(Relaxed);
-        while i < n {
-            if let Some(s) = self.centrals[i].pop_unswept(sg) {
-                self.sweep_and_place(s, sg);
-                return true;
-            }
-            i += 1;
-            self.sweep_cursor.fetch_max(i, Relaxed);
-        }
-        false
-    }
-
-    /// Sweep every span left unswept, and wait for sweeps other threads
-    /// have in flight.
-    pub fn finish_sweep(&self) {
-        while self.sweep_one() {}
-        drop(self.sweep_gate.write());
-    }
-
     /// Return the memory of free pages to the OS so that the heap holds at
     /// most `retain_bytes` (spans in use plus free resident pages), but never
     /// less than the most it had in spans since the last call: memory the
@@ -363,113 +316,12 @@ impl AllocHeap {
         unsafe { &*p.0 }
     }
 
-    /// A swept span with at least one free slot for a thread cache (the
-    /// caller marks it cached by setting its sweepgen to h+3).
-    pub(crate) fn cache_span(&self, spc: SpanClass) -> Result<SpanPtr, AllocError> {
-        let sg = self.sweepgen();
-        let central = &self.centrals[spc.index()];
-        let found = central.pop_partial_swept(sg).or_else(|| {
-            for _ in 0..SWEEP_BUDGET {
-                let s = central.pop_unswept(sg)?;
-                match self.sweep_claimed(s, sg) {
-                    Swept::Kept { has_free: true } => return Some(s),
-                    // Every span must stay in a list (or a cache): a span
-                    // that missed a sweep would keep this cycle's mark bits
-                    // and make the next mark skip its objects' children.
-                    Swept::Kept { has_free: false } => central.push_swept(sg, s, false),
-                    Swept::Freed => {}
-                }
-            }
-            None
-        });
-        let sp = match found {
-            Some(s) => s,
-            None => {
-                let npages = CLASSES[spc.size_class() as usize].npages as usize;
-                self.alloc_span(spc, npages, sg)?
-            }
-        };
-        let span = self.span(sp);
-        span.sweepgen.store(sg.wrapping_add(3), Relaxed);
-        let free_bytes =
-            ((span.nelems() - span.alloc_count.load(Relaxed)) * span.elem_size()) as i64;
-        self.allocated.fetch_add(free_bytes, Relaxed);
-        self.heap_live.fetch_add(free_bytes, Relaxed);
-        Ok(sp)
-    }
-
-    /// Take back a span from a thread cache, which allocated every slot below
-    /// `freeindex` that the alloc bits showed free, `allocated` objects in all.
-    pub(crate) fn uncache_span(&self, sp: SpanPtr, freeindex: usize, allocated: usize) {
-        let span = self.span(sp);
-        span.freeindex.store(freeindex, Relaxed);
-        let nelems = span.nelems();
-        let free = span.free_from(freeindex);
-        span.alloc_count.store(nelems - free, Relaxed);
-        let unused = (free * span.elem_size()) as i64;
-        self.allocated.fetch_sub(unused, Relaxed);
-        self.heap_live.fetch_sub(unused, Relaxed);
-        self.mallocs[span.span_class().size_class() as usize].fetch_add(allocated as u64, Relaxed);
-        let sg = self.sweepgen();
-        if span.sweepgen.load(Relaxed) == sg.wrapping_add(1) {
-            // Cached since before this sweep began: its unmarked objects
-            // are garbage that must be swept before anyone allocates here.
-            span.sweepgen.store(sg.wrapping_sub(1), Relaxed);
-            if let Swept::Kept { has_free } = self.sweep_claimed(sp, sg) {
-                self.centrals[span.span_class().index()].push_swept(sg, sp, has_free);
-            }
-        } else {
-            debug_assert_eq!(
-                span.sweepgen.load(Relaxed),
-                sg.wrapping_add(3),
-                "uncached a span that was not cached"
-            );
-            span.sweepgen.store(sg, Release);
-            self.centrals[span.span_class().index()].push_swept(sg, sp, free > 0);
-        }
-    }
-
-    fn sweep_and_place(&self, sp: SpanPtr, sg: u32) {
-        if let Swept::Kept { has_free } = self.sweep_claimed(sp, sg) {
-            self.centrals[self.span(sp).span_class().index()].push_swept(sg, sp, has_free);
-        }
-    }
-
-    /// Claim (h-2 -> h-1) and sweep a span popped from an unswept list; on
-    /// return it is either freed or swept (sweepgen h) and in no list.
-    fn sweep_claimed(&self, sp: SpanPtr, sg: u32) -> Swept {
-        let span = self.span(sp);
-        let claimed = span.sweepgen.compare_exchange(
-            sg.wrapping_sub(2),
-            sg.wrapping_sub(1),
-            Acquire,
-            Relaxed,
-        );
-        // A real assert (one compare per span swept): a span swept twice,
-        // or one still cached, would run destructors twice or free live
-        // objects, so a broken claim must never go on silently.
-        assert!(
-            claimed.is_ok() || span.sweepgen.load(Relaxed) == sg.wrapping_sub(1),
-            "gc-alloc: sweeping a span at {:#x} in state h{:+} (h-2 unswept or h-1 \
-             claimed by uncache_span expected): the sweepgen protocol was broken",
-            span.start(),
-            span.sweepgen.load(Relaxed).wrapping_sub(sg) as i32
-        );
-        let SweepResult { freed, live } = span.sweep(self.on_free);
-        let size = span.elem_size();
-        self.allocated.fetch_sub((freed * size) as i64, Relaxed);
-        self.frees[span.span_class().size_class() as usize].fetch_add(freed as u64, Relaxed);
-        if live == 0 {
-            self.free_span(sp);
-            return Swept::Freed;
-        }
-        span.sweepgen.store(sg, Release);
-        Swept::Kept {
-            has_free: live < span.nelems(),
-        }
-    }
-
-    fn alloc_span(&self, spc: SpanClass, npages: usize, sg: u32) -> Result<SpanPtr, AllocError> {
+    pub(crate) fn alloc_span(
+        &self,
+        spc: SpanClass,
+        npages: usize,
+        sg: u32,
+    ) -> Result<SpanPtr, AllocError> {
         let start_page = {
             let mut pages = self.pages.lock();
             let limit = self.limit.load(Relaxed);
@@ -516,7 +368,7 @@ impl AllocHeap {
         Ok(sp)
     }
 
-    fn free_span(&self, sp: SpanPtr) {
+    pub(crate) fn free_span(&self, sp: SpanPtr) {
         let span = self.span(sp);
         let first = (span.start() - self.region.base()) / PAGE_SIZE;
         let n = span.npages();

@@ -38,6 +38,7 @@ mod pages;
 pub mod size_class;
 mod span;
 mod stats;
+mod sweep;
 
 pub use arena::ARENA_SIZE;
 pub use cache::ThreadCache;
