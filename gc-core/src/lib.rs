@@ -30,6 +30,7 @@ mod cycle;
 mod gc;
 mod grey;
 mod heap;
+mod identity;
 mod mark;
 mod mutator;
 mod nanbox;
