@@ -45,6 +45,7 @@ mod sync;
 mod trace;
 mod trace_impls;
 mod weak;
+mod weak_map;
 mod world;
 
 pub use array::GcArray;
@@ -59,6 +60,7 @@ pub use roots::{GlobalRoot, Root};
 pub use stats::{GcStats, PAUSE_HISTORY};
 pub use trace::{NoGc, Trace, Tracer};
 pub use weak::Weak;
+pub use weak_map::{WeakMap, WeakSet};
 
 // Pointer slots are one `usize` word, and `NanBox` keeps 64-bit value words
 // in them.

@@ -163,7 +163,8 @@ impl WeakTable {
 /// Weak references compare equal when they were made for the same object,
 /// also after it died (they share one slot); one made later for another
 /// object at the same address is different. They hash by the address they
-/// were made for.
+/// were made for. To key a map by weakly held objects and forget dead
+/// entries, see [`WeakMap`](crate::WeakMap).
 ///
 /// ```
 /// use tricolor::{Heap, Weak};
