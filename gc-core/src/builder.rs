@@ -236,6 +236,7 @@ impl HeapBuilder {
             mutators: Mutex::new(Vec::new()),
             globals: SlotTable::default(),
             weaks: WeakTable::default(),
+            external: Arc::new(AtomicUsize::new(0)),
             cycle: Mutex::new(CycleState::default()),
             cycle_done: Condvar::new(),
             terminating: AtomicBool::new(false),

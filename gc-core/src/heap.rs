@@ -58,6 +58,9 @@ pub(crate) struct HeapInner {
     pub(crate) mutators: Mutex<Vec<Arc<MutatorShared>>>,
     pub(crate) globals: SlotTable,
     pub(crate) weaks: WeakTable,
+    /// Bytes of memory outside the heap that live `ExternalMemory` tokens
+    /// stand for (`external.rs`); tokens hold it too.
+    pub(crate) external: Arc<AtomicUsize>,
     pub(crate) cycle: Mutex<CycleState>,
     pub(crate) cycle_done: Condvar,
     pub(crate) terminating: AtomicBool,
@@ -293,6 +296,7 @@ impl Heap {
             heap_committed: alloc.committed_bytes,
             heap_released: alloc.released_bytes,
             heap_reserved: alloc.reserved_bytes,
+            external_bytes: self.inner.external.load(Relaxed),
             next_gc: self.inner.pacer.lock().goal,
             last_marked: h.last_marked,
             num_gc: self.inner.cycles.load(Acquire),
