@@ -47,7 +47,7 @@
 //! Every store with a `Mutator`, here as for heap slots, goes through
 //! `barrier::store`, which also checks that the handle belongs to it.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, UnsafeCell};
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::rc::Rc;
@@ -208,8 +208,9 @@ impl RootChunks {
 pub(crate) struct RootSet {
     /// Owns the chunks (`shared.roots`), so every slot outlives every handle.
     shared: Arc<MutatorShared>,
-    /// Free slots of `shared.roots`; each holds 0.
-    free: RefCell<Vec<NonNull<AtomicUsize>>>,
+    /// Free slots of `shared.roots`; each holds 0. Touched only by `take`,
+    /// `grow` and `give_back`, which call nothing that could reenter them.
+    free: UnsafeCell<Vec<NonNull<AtomicUsize>>>,
     /// Whether the owner is running: set once it has taken its `running`
     /// lock to run, cleared before it lets scanners in to stop
     /// (`mutator.rs`). A dropped mutator stays "running": nobody scans it.
@@ -220,7 +221,7 @@ impl RootSet {
     pub(crate) fn new(shared: Arc<MutatorShared>) -> Rc<RootSet> {
         Rc::new(RootSet {
             shared,
-            free: RefCell::new(Vec::new()),
+            free: UnsafeCell::new(Vec::new()),
             running: Cell::new(true),
         })
     }
@@ -232,7 +233,10 @@ impl RootSet {
     /// A free slot (holding 0), now in use.
     #[inline]
     fn take(&self) -> NonNull<AtomicUsize> {
-        let slot = self.free.borrow_mut().pop();
+        // SAFETY: a RootSet is !Sync and `free` is borrowed only here, in
+        // `grow` and in `give_back`, none of which is running (they do not
+        // call each other or anything that could call them).
+        let slot = unsafe { &mut *self.free.get() }.pop();
         slot.unwrap_or_else(|| self.grow())
     }
 
@@ -241,7 +245,8 @@ impl RootSet {
         let mut chunks = self.shared.roots.chunks.lock();
         let mut new = chunks.grow();
         let first = new.next().expect("chunks are not empty");
-        self.free.borrow_mut().extend(new.rev());
+        // SAFETY: as in `take`, which has returned its borrow.
+        unsafe { &mut *self.free.get() }.extend(new.rev());
         first
     }
 
@@ -251,7 +256,8 @@ impl RootSet {
         // SAFETY: the slot is in a chunk of `shared.roots`, which `shared`
         // keeps alive.
         unsafe { slot.as_ref() }.store(0, Ordering::Relaxed);
-        self.free.borrow_mut().push(slot);
+        // SAFETY: as in `take`.
+        unsafe { &mut *self.free.get() }.push(slot);
     }
 }
 
@@ -333,7 +339,10 @@ impl<T: Trace + 'static> Root<T> {
             set: set.clone(),
             _marker: PhantomData,
         };
-        root.set(m, value);
+        // SAFETY: the slot is in `m`'s table, kept alive by `root.set`.
+        let slot = unsafe { slot_ref(root.slot) };
+        // The owner is `m` itself, which the store's ownership check sees.
+        barrier::store(m, Place::Root(m.shared()), slot, value.base(), |w| w);
         root
     }
 
