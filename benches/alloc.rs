@@ -2,6 +2,10 @@
 //! (system malloc) at 16 B, 64 B, 256 B and 2 KiB, in one criterion group so
 //! the ratio is read off one run. Only allocation is timed: `Box`es are freed
 //! and the GC heap is swept outside the timed loop.
+//!
+//! Group `roots`: making and dropping a `Root` (and cloning one) against one
+//! 16-byte allocation through the same `Mutator`, so the cost of a root is
+//! read as a multiple of an allocation's.
 
 // `criterion_main!` defines an undocumented `pub fn main`.
 #![allow(missing_docs)]
@@ -11,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use gc_alloc::{size_class_of, AllocFlags, AllocHeap, HeapConfig, SpanClass, ThreadCache};
+use tricolor::HeapBuilder;
 
 const BATCH: u64 = 10_000;
 
@@ -83,5 +88,33 @@ fn alloc(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, alloc);
+fn roots(c: &mut Criterion) {
+    let heap = HeapBuilder::new().build().expect("heap");
+    // Collecting between batches (untimed) needs `&mut`, allocating `&`.
+    let m = std::cell::RefCell::new(heap.mutator());
+    let mut g = c.benchmark_group("roots");
+    g.throughput(criterion::Throughput::Elements(1));
+    g.bench_function("alloc 16 B", |b| {
+        b.iter_custom(|iters| {
+            batched(
+                iters,
+                |n| {
+                    let m = m.borrow();
+                    (0..n).for_each(|i| {
+                        black_box(m.alloc(i));
+                    });
+                },
+                || m.borrow_mut().collect(),
+            )
+        })
+    });
+    let m = m.into_inner();
+    let target = m.alloc(0u64);
+    g.bench_function("root create+drop", |b| b.iter(|| m.root(target)));
+    let root = m.root(target);
+    g.bench_function("root clone+drop", |b| b.iter(|| root.clone()));
+    g.finish();
+}
+
+criterion_group!(benches, alloc, roots);
 criterion_main!(benches);

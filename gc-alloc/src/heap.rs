@@ -205,6 +205,14 @@ impl AllocHeap {
         self.heap_live.load(Relaxed).max(0) as usize
     }
 
+    /// Raise the pacing counter by `bytes` that are not heap objects but
+    /// should pace the collector as if they were (memory objects own
+    /// outside the heap).
+    pub fn add_heap_live(&self, bytes: usize) {
+        self.heap_live
+            .fetch_add(i64::try_from(bytes).unwrap_or(i64::MAX), Relaxed);
+    }
+
     /// Start a new pacing period with `bytes` (the marked bytes) as its base.
     pub fn reset_heap_live(&self, bytes: usize) {
         self.heap_live.store(bytes as i64, Relaxed);

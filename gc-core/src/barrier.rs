@@ -43,6 +43,12 @@
 //! allocation. Weak slots need none: a weak reference never keeps its
 //! target alive, and `Weak::upgrade` shades what it hands out.
 //!
+//! Two copies bypass `store`, having no `Mutator` and nothing to check:
+//! `Root::clone` (within one root set, so no barrier, and made safe
+//! against a concurrent scan of that set by its `running` lock) and
+//! `GlobalRoot::clone` (under the global table's lock, which its scan
+//! holds); `roots.rs` says why both are sound.
+//!
 //! # The buffer
 //! Shades are batched per mutator (Go's `wbBuf`): [`WriteBarrier`] queues
 //! the addresses and marks them in one go when the buffer is full and every
@@ -91,9 +97,7 @@ pub(crate) fn store(
 ) {
     check_owner(m, place, slot as *const AtomicUsize as usize);
     let target = address(new);
-    if target != 0 && !m.barrier().in_heap(target) {
-        foreign_target();
-    }
+    check_target(m, target);
     if matches!(place, Place::Object(_) | Place::Global(_)) && m.marking() {
         m.barrier()
             .shade_pair(m, address(slot.load(Ordering::Relaxed)), target);
@@ -127,6 +131,17 @@ pub(crate) fn check_owner(m: &Mutator, place: Place<'_>, slot: usize) {
                 });
             }
         }
+    }
+}
+
+/// Panic unless `target` (an object base, or 0 for none) lies in `m`'s
+/// heap: the check `store` makes on the new value, for callers that must
+/// know it passes before they take a lock (`Weak::new`).
+#[inline(always)]
+#[track_caller]
+pub(crate) fn check_target(m: &Mutator, target: usize) {
+    if target != 0 && !m.barrier().in_heap(target) {
+        foreign_target();
     }
 }
 

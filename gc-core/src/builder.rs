@@ -24,6 +24,7 @@ use crate::pacer::Pacer;
 use crate::roots::SlotTable;
 use crate::signal::{spawn_worker, Signal};
 use crate::sweep::background_sweep;
+use crate::weak::WeakTable;
 use crate::world::World;
 
 /// Why a heap could not be built.
@@ -234,7 +235,8 @@ impl HeapBuilder {
             world: World::default(),
             mutators: Mutex::new(Vec::new()),
             globals: SlotTable::default(),
-            weaks: SlotTable::default(),
+            weaks: WeakTable::default(),
+            external: Arc::new(AtomicUsize::new(0)),
             cycle: Mutex::new(CycleState::default()),
             cycle_done: Condvar::new(),
             terminating: AtomicBool::new(false),

@@ -24,6 +24,7 @@ use crate::pacer::Pacer;
 use crate::roots::SlotTable;
 use crate::signal::Signal;
 use crate::stats::{GcStats, PAUSE_HISTORY};
+use crate::weak::WeakTable;
 use crate::world::World;
 
 #[derive(Default)]
@@ -56,7 +57,10 @@ pub(crate) struct HeapInner {
     pub(crate) world: World,
     pub(crate) mutators: Mutex<Vec<Arc<MutatorShared>>>,
     pub(crate) globals: SlotTable,
-    pub(crate) weaks: SlotTable,
+    pub(crate) weaks: WeakTable,
+    /// Bytes of memory outside the heap that live `ExternalMemory` tokens
+    /// stand for (`external.rs`); tokens hold it too.
+    pub(crate) external: Arc<AtomicUsize>,
     pub(crate) cycle: Mutex<CycleState>,
     pub(crate) cycle_done: Condvar,
     pub(crate) terminating: AtomicBool,
@@ -111,8 +115,17 @@ impl HeapInner {
     }
 
     /// Scan `m`'s root set if this cycle has not yet; the caller is `m`'s
-    /// owner at a safepoint, or holds `m.running` with the owner stopped.
+    /// owner at a safepoint, or any thread while the owner is stopped. Holds
+    /// `m.running`, so a root the owner clones meanwhile waits (`roots.rs`).
     pub(crate) fn scan_roots(&self, m: &MutatorShared) {
+        if m.roots_pending.load(Acquire) {
+            let _running = m.running.lock();
+            self.scan_roots_locked(m);
+        }
+    }
+
+    /// `scan_roots` for a caller that holds `m.running`.
+    fn scan_roots_locked(&self, m: &MutatorShared) {
         if m.roots_pending
             .compare_exchange(true, false, AcqRel, Relaxed)
             .is_ok()
@@ -141,7 +154,7 @@ impl HeapInner {
         for m in mutators.iter().filter(|m| m.roots_pending.load(Acquire)) {
             if let Some(running) = m.running.try_lock() {
                 if !*running {
-                    self.scan_roots(m);
+                    self.scan_roots_locked(m);
                 }
             }
         }
@@ -229,6 +242,7 @@ impl Heap {
     /// With a message naming the variable if one has a bad value, or if the
     /// address space cannot be reserved. Use [`HeapBuilder`] to handle those
     /// as errors.
+    #[track_caller]
     pub fn new() -> Heap {
         match HeapBuilder::new()
             .from_env()
@@ -248,6 +262,7 @@ impl Heap {
     ///
     /// # Panics
     /// If this thread already has a mutator for this heap.
+    #[track_caller]
     pub fn mutator(&self) -> Mutator {
         Mutator::attach(self)
     }
@@ -257,6 +272,7 @@ impl Heap {
     /// # Panics
     /// If this thread has a mutator for this heap: that mutator cannot park
     /// while this call waits for it, so use [`Mutator::collect`] instead.
+    #[track_caller]
     pub fn collect(&self) {
         assert!(
             !attached_here(&self.inner),
@@ -280,6 +296,7 @@ impl Heap {
             heap_committed: alloc.committed_bytes,
             heap_released: alloc.released_bytes,
             heap_reserved: alloc.reserved_bytes,
+            external_bytes: self.inner.external.load(Relaxed),
             next_gc: self.inner.pacer.lock().goal,
             last_marked: h.last_marked,
             num_gc: self.inner.cycles.load(Acquire),

@@ -10,13 +10,17 @@
 //!   next safepoint, [`Root<T>`](Root) / [`GlobalRoot<T>`](GlobalRoot) that
 //!   outlive safepoints, [`Member<T>`](Member) pointer fields inside GC
 //!   objects, [`GcArray<T>`](GcArray) for sequences of them, and
-//!   [`Weak<T>`](Weak), and [`NanBox<T>`](NanBox), a one-word NaN-boxed
-//!   value slot for dynamically typed VMs;
+//!   [`Weak<T>`](Weak) (and the weak-keyed [`WeakMap`] and [`WeakSet`]),
+//!   and [`NanBox<T>`](NanBox), a one-word NaN-boxed value slot for
+//!   dynamically typed VMs; [`ExternalMemory`] tells the pacer about memory
+//!   objects own outside the heap;
 //! - [`Trace`], normally derived, which tells the marker where a type keeps
 //!   its GC pointers.
 //!
 //! Files, one concept each: `object` (layout and headers), `gc` (`Gc`,
-//! `Member`), `nanbox` (`NanBox`), `array` (`GcArray`), `roots`, `weak`, `mark`, `grey` (the grey pool and
+//! `Member`), `nanbox` (`NanBox`), `array` (`GcArray`), `roots`, `weak`,
+//! `weak_map` (`WeakMap`, `WeakSet`), `identity` (`Eq`/`Hash`/`{:p}` of
+//! pointers and handles), `external` (`ExternalMemory`), `mark`, `grey` (the grey pool and
 //! its termination), `world` (stop-the-world handshake),
 //! `mutator`, `builder` (settings), `heap` (the shared instance), `cycle` (one collection), `pacer`, `sweep` (background sweeper),
 //! `signal` (waking background threads), `sync` (the primitives loom models swap),
@@ -27,9 +31,11 @@ mod barrier;
 mod builder;
 mod config;
 mod cycle;
+mod external;
 mod gc;
 mod grey;
 mod heap;
+mod identity;
 mod mark;
 mod mutator;
 mod nanbox;
@@ -44,11 +50,13 @@ mod sync;
 mod trace;
 mod trace_impls;
 mod weak;
+mod weak_map;
 mod world;
 
 pub use array::GcArray;
 pub use builder::{GcError, HeapBuilder};
 pub use config::{ConfigError, DebugFlags};
+pub use external::ExternalMemory;
 pub use gc::{Gc, Member};
 pub use gc_alloc::{AllocError, AllocStats};
 pub use heap::Heap;
@@ -58,6 +66,7 @@ pub use roots::{GlobalRoot, Root};
 pub use stats::{GcStats, PAUSE_HISTORY};
 pub use trace::{NoGc, Trace, Tracer};
 pub use weak::Weak;
+pub use weak_map::{WeakMap, WeakSet};
 
 // Pointer slots are one `usize` word, and `NanBox` keeps 64-bit value words
 // in them.

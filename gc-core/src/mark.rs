@@ -156,6 +156,15 @@ impl<'a> Tracer<'a> {
         }
     }
 
+    /// Count `bytes` of memory outside the heap, owned by the object being
+    /// scanned (`external.rs`), as marked. Only a marking tracer counts.
+    #[inline]
+    pub(crate) fn external_bytes(&mut self, bytes: usize) {
+        if self.special.is_none() {
+            self.marked_bytes += bytes;
+        }
+    }
+
     /// Scan one grey object.
     #[inline]
     fn scan(&mut self, base: usize) {

@@ -23,6 +23,9 @@
 //! - While a cycle marks, the mutator scans its own root set at its first
 //!   safepoint; while it is not running, a mark worker may scan it instead,
 //!   under `MutatorShared::running`, which the mutator takes to run again.
+//!   Making and dropping roots takes no lock (`roots.rs` says why a scan
+//!   stays sound when a root is dropped or cloned while the owner is
+//!   stopped).
 //! - Write-barrier shades are buffered (`barrier.rs`) and flushed when the
 //!   buffer is full and every time the mutator stops running, so mark
 //!   termination (which stops every mutator) sees all of them.
@@ -32,6 +35,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -45,12 +49,14 @@ use crate::gc::Gc;
 use crate::heap::{Heap, HeapInner};
 use crate::object::{self, ObjectType};
 use crate::publish;
-use crate::roots::{Root, SlotTable};
+use crate::roots::{Root, RootChunks, RootSet};
 use crate::trace::Trace;
 
 /// The parts of a mutator the collector reaches from other threads.
 pub(crate) struct MutatorShared {
-    pub(crate) roots: SlotTable,
+    /// The slots of this mutator's roots; the free list is in its
+    /// owner-local `RootSet` (`roots.rs`).
+    pub(crate) roots: RootChunks,
     pub(crate) cache: Arc<Mutex<ThreadCache>>,
     /// This cycle's scan of `roots` has not happened yet.
     pub(crate) roots_pending: AtomicBool,
@@ -64,6 +70,7 @@ pub(crate) struct MutatorShared {
     /// mutator that is not running while holding this lock, and the owner
     /// takes it to start running again, so a root set is never scanned while
     /// its owner moves pointers between roots (root stores have no barrier).
+    /// `Root::clone` takes it too when the owner is stopped.
     pub(crate) running: Mutex<bool>,
 }
 
@@ -112,6 +119,8 @@ pub(crate) fn attached_here(heap: &Arc<HeapInner>) -> bool {
 pub struct Mutator {
     heap: Heap,
     shared: Arc<MutatorShared>,
+    /// Owner-local half of the root table; every `Root` holds it too.
+    roots: Rc<RootSet>,
     cache: RefCell<Option<CacheGuard>>,
     marking: Cell<bool>,
     /// The cache's `bytes_taken` when this mutator last paid for its
@@ -125,6 +134,7 @@ pub struct Mutator {
 }
 
 impl Mutator {
+    #[track_caller]
     pub(crate) fn attach(heap: &Heap) -> Mutator {
         let inner = heap.inner();
         let id = Arc::as_ptr(inner) as usize;
@@ -140,7 +150,7 @@ impl Mutator {
         let mut cache = ThreadCache::new(inner.alloc.clone());
         cache.set_poll_flag(poll.clone());
         let shared = Arc::new(MutatorShared {
-            roots: SlotTable::default(),
+            roots: RootChunks::default(),
             cache: Arc::new(Mutex::new(cache)),
             roots_pending: AtomicBool::new(false),
             poll: poll.clone(),
@@ -151,6 +161,7 @@ impl Mutator {
         let guard = shared.cache.lock_arc();
         Mutator {
             heap: heap.clone(),
+            roots: RootSet::new(shared.clone()),
             shared,
             cache: RefCell::new(Some(guard)),
             // Read after `enter_running`: the flag cannot change until this
@@ -174,6 +185,11 @@ impl Mutator {
 
     pub(crate) fn shared(&self) -> &Arc<MutatorShared> {
         &self.shared
+    }
+
+    #[inline]
+    pub(crate) fn root_set(&self) -> &Rc<RootSet> {
+        &self.roots
     }
 
     /// Allocate `value` in the GC heap. Pointer fields may be given here
@@ -302,7 +318,12 @@ impl Mutator {
         f(guard.as_mut().expect("a running mutator holds its cache"))
     }
 
-    /// Register `value` as a root of this mutator.
+    /// Register `value` as a root of this mutator (see [`Root`] for
+    /// returning one from a function). As cheap as an allocation.
+    ///
+    /// # Panics
+    /// If `value` is from another heap.
+    #[inline]
     #[track_caller]
     pub fn root<T: Trace + 'static>(&self, value: Gc<'_, T>) -> Root<T> {
         Root::new(self, value)
@@ -398,6 +419,7 @@ impl Mutator {
         publish::check_all_published("a point where the collector may run");
         self.flush_barrier();
         *self.cache.get_mut() = None;
+        self.roots.set_running(false);
         *self.shared.running.lock() = false;
         self.heap.inner().world.leave_running();
     }
@@ -405,6 +427,7 @@ impl Mutator {
     fn start_running(&mut self) {
         self.heap.inner().world.enter_running();
         *self.shared.running.lock() = true;
+        self.roots.set_running(true);
         *self.cache.get_mut() = Some(self.shared.cache.lock_arc());
         let marking = self.heap.inner().marking();
         if marking && !self.marking.get() {

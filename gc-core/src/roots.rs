@@ -1,27 +1,56 @@
-//! Registered roots: per-mutator [`Root`]s and heap-wide [`GlobalRoot`]s,
-//! both stored in [`SlotTable`]s that the collector scans.
+//! Registered roots: per-mutator [`Root`]s and heap-wide [`GlobalRoot`]s.
 //!
-//! A slot table is a list of fixed chunks of atomic words that never move,
-//! so a handle keeps a direct pointer to its slot: reading or writing a root
-//! is one atomic access, and only creating or dropping one takes the table's
-//! lock. The collector takes the same lock to scan, so a table never changes
-//! under a scan. Each handle holds an `Arc` to its table, so a slot outlives
-//! every handle to it even if the mutator or heap is gone.
+//! Both keep their target in an atomic slot that never moves, so a handle
+//! holds a direct pointer to it: reading or writing a root is one atomic
+//! access. Free slots hold 0, which the collector skips.
+//!
+//! # A mutator's roots: cheap to make and drop
+//! Each mutator's table is split in two:
+//! - [`RootChunks`], in `MutatorShared`, which the collector reads: boxed
+//!   chunks of slots, appended to (under a lock taken only to grow or to
+//!   scan) and never freed before the table;
+//! - [`RootSet`], owner-local (`Rc`, `!Send`): the free list and a copy of
+//!   whether the owner is running. Only the owner thread touches it, so
+//!   making a root is a pop and a store, dropping it a store and a push.
+//!
+//! Why a scan is sound without a lock on the fast path. The table is
+//! scanned by its owner at a safepoint, or by another thread (mark worker,
+//! stop-the-world terminator, checkmark) only while the owner is stopped,
+//! holding the owner's `running` lock (checkmark reads marked objects only).
+//! While the owner runs, nobody else reads its roots. While it is stopped,
+//! the owner thread may still drop a `Root` (inside `Mutator::blocking`, a
+//! destructor the sweep runs, another heap's code): that stores 0 into an
+//! atomic slot and pushes onto the owner-local list, so the scanner reads
+//! the slot as 0 or as its old target, both fine. It cannot make or `set`
+//! one (that needs the `&Mutator` the stop borrowed). The one other change
+//! it can make is `Root::clone`, which copies a target into a new slot: a
+//! copy followed by dropping the original could move the target past a
+//! scan in progress, so a clone made while the owner is stopped takes the
+//! `running` lock, and every scanner of a stopped mutator holds it. During a
+//! scan a root set therefore only loses targets, so every target the owner
+//! still holds afterwards sat in its slot for the whole scan and was seen.
 //!
 //! Stores into a mutator's own roots need no write barrier (docs/design.md §3, and `barrier.rs`):
 //! its root set is scanned as a whole at one of its safepoints, and what it
 //! stores there afterwards came from the heap (the deletion barrier shades it
 //! if it is later unlinked) or from a new, black, allocation.
 //!
-//! The global table is different: it is scanned in the first pause, and any
-//! thread can store into it later, so it is a path for a pointer to move from
-//! one thread's not-yet-scanned roots to another thread. Stores into global
-//! roots therefore run the barrier like a heap store. Every store, here as
-//! for heap slots, goes through `barrier::store`, which also checks that the
-//! handle belongs to the mutator passed in.
+//! # Global roots
+//! Rare, so one mutex-guarded [`SlotTable`] per heap. It is scanned in the
+//! first pause, and any thread can store into it later, so it is a path for
+//! a pointer to move from one thread's not-yet-scanned roots to another
+//! thread; stores into global roots therefore run the barrier like a heap
+//! store. `GlobalRoot::clone` reads the source and fills the new slot under
+//! the table's lock, the one the scan holds, so the copied target is either
+//! seen by the scan or was stored (through the barrier) after it.
+//!
+//! Every store with a `Mutator`, here as for heap slots, goes through
+//! `barrier::store`, which also checks that the handle belongs to it.
 
+use std::cell::{Cell, UnsafeCell};
 use std::marker::PhantomData;
 use std::ptr::NonNull;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -35,19 +64,53 @@ use crate::trace::Trace;
 
 const CHUNK: usize = 256;
 
+type Chunk = [AtomicUsize; CHUNK];
+
+/// Boxed chunks of zeroed slots; boxed so that slot addresses, which
+/// handles keep, never move.
 #[derive(Default)]
+struct Chunks(#[allow(clippy::vec_box)] Vec<Box<Chunk>>);
+
+impl Chunks {
+    /// Append a chunk; returns its slots, first to last.
+    fn grow(&mut self) -> impl DoubleEndedIterator<Item = NonNull<AtomicUsize>> + '_ {
+        self.0
+            .push(Box::new(std::array::from_fn(|_| AtomicUsize::new(0))));
+        let chunk = self.0.last().expect("just pushed");
+        chunk.iter().map(NonNull::from)
+    }
+
+    fn for_each(&self, f: impl FnMut(&AtomicUsize)) {
+        self.0.iter().flat_map(|c| c.iter()).for_each(f);
+    }
+
+    fn slots(&self) -> usize {
+        self.0.len() * CHUNK
+    }
+}
+
 struct Slots {
-    // Boxed so that slot addresses, which handles keep, never move.
-    #[allow(clippy::vec_box)]
-    chunks: Vec<Box<[AtomicUsize; CHUNK]>>,
+    chunks: Chunks,
     free: Vec<NonNull<AtomicUsize>>,
     used: usize,
 }
 
-/// A table of atomic pointer slots with stable addresses.
-#[derive(Default)]
+/// A table of atomic pointer slots with stable addresses, every change
+/// under one mutex (global roots).
 pub(crate) struct SlotTable {
     slots: Mutex<Slots>,
+}
+
+impl Default for SlotTable {
+    fn default() -> Self {
+        SlotTable {
+            slots: Mutex::new(Slots {
+                chunks: Chunks::default(),
+                free: Vec::new(),
+                used: 0,
+            }),
+        }
+    }
 }
 
 // SAFETY: the raw pointers in `free` point into chunks owned by the same
@@ -56,33 +119,51 @@ unsafe impl Send for SlotTable {}
 // SAFETY: as above; the bookkeeping is behind the mutex.
 unsafe impl Sync for SlotTable {}
 
+impl Slots {
+    fn take(&mut self) -> NonNull<AtomicUsize> {
+        self.used += 1;
+        match self.free.pop() {
+            Some(p) => p,
+            None => {
+                let mut new = self.chunks.grow();
+                let first = new.next().expect("chunks are not empty");
+                self.free.extend(new.rev());
+                first
+            }
+        }
+    }
+}
+
 impl SlotTable {
     /// A slot holding `value`.
     pub(crate) fn insert(&self, value: usize) -> NonNull<AtomicUsize> {
-        let mut s = self.slots.lock();
-        s.used += 1;
-        let slot = match s.free.pop() {
-            Some(p) => p,
-            None => {
-                let chunk: Box<[AtomicUsize; CHUNK]> =
-                    Box::new(std::array::from_fn(|_| AtomicUsize::new(0)));
-                let first = NonNull::from(&chunk[0]);
-                s.free
-                    .extend((1..CHUNK).rev().map(|i| NonNull::from(&chunk[i])));
-                s.chunks.push(chunk);
-                first
-            }
-        };
+        let slot = self.slots.lock().take();
         // SAFETY: the slot is in a chunk owned by this table (never freed
         // before the table) and was free, so no one else uses it.
         unsafe { slot.as_ref() }.store(value, Ordering::Release);
         slot
     }
 
+    /// A new slot holding what `from` holds, read and written in one
+    /// critical section, so no scan of the table falls between the two.
+    ///
+    /// # Safety
+    /// `from` came from `insert` or `duplicate` on this table and is in use.
+    pub(crate) unsafe fn duplicate(&self, from: NonNull<AtomicUsize>) -> NonNull<AtomicUsize> {
+        let mut s = self.slots.lock();
+        let slot = s.take();
+        // SAFETY: both slots are in chunks owned by this table, and the new
+        // one was free.
+        let (from, to) = unsafe { (from.as_ref(), slot.as_ref()) };
+        to.store(from.load(Ordering::Acquire), Ordering::Release);
+        slot
+    }
+
     /// Give a slot back.
     ///
     /// # Safety
-    /// `slot` came from `insert` on this table and is not used afterwards.
+    /// `slot` came from `insert` or `duplicate` on this table and is not
+    /// used afterwards.
     pub(crate) unsafe fn remove(&self, slot: NonNull<AtomicUsize>) {
         let mut s = self.slots.lock();
         // SAFETY: by the contract the slot belongs to this table.
@@ -97,18 +178,93 @@ impl SlotTable {
     }
 
     /// Call `f` on every slot (free ones hold 0).
-    pub(crate) fn for_each(&self, mut f: impl FnMut(&AtomicUsize)) {
-        let s = self.slots.lock();
-        for chunk in &s.chunks {
-            chunk.iter().for_each(&mut f);
-        }
+    pub(crate) fn for_each(&self, f: impl FnMut(&AtomicUsize)) {
+        self.slots.lock().chunks.for_each(f);
+    }
+}
+
+/// The collector's view of one mutator's roots: the slots, in chunks that
+/// only the owner adds (module comment).
+#[derive(Default)]
+pub(crate) struct RootChunks {
+    chunks: Mutex<Chunks>,
+}
+
+impl RootChunks {
+    /// Slots in the table, free ones included (what a scan reads).
+    pub(crate) fn len(&self) -> usize {
+        self.chunks.lock().slots()
+    }
+
+    /// Call `f` on every slot (free ones hold 0). A scan that marks is made
+    /// by the owner, or by a thread holding the owner's `running` lock while
+    /// the owner is stopped (module comment).
+    pub(crate) fn for_each(&self, f: impl FnMut(&AtomicUsize)) {
+        self.chunks.lock().for_each(f);
+    }
+}
+
+/// The owner-local half of a mutator's root table (module comment).
+pub(crate) struct RootSet {
+    /// Owns the chunks (`shared.roots`), so every slot outlives every handle.
+    shared: Arc<MutatorShared>,
+    /// Free slots of `shared.roots`; each holds 0. Touched only by `take`,
+    /// `grow` and `give_back`, which call nothing that could reenter them.
+    free: UnsafeCell<Vec<NonNull<AtomicUsize>>>,
+    /// Whether the owner is running: set once it has taken its `running`
+    /// lock to run, cleared before it lets scanners in to stop
+    /// (`mutator.rs`). A dropped mutator stays "running": nobody scans it.
+    running: Cell<bool>,
+}
+
+impl RootSet {
+    pub(crate) fn new(shared: Arc<MutatorShared>) -> Rc<RootSet> {
+        Rc::new(RootSet {
+            shared,
+            free: UnsafeCell::new(Vec::new()),
+            running: Cell::new(true),
+        })
+    }
+
+    pub(crate) fn set_running(&self, running: bool) {
+        self.running.set(running);
+    }
+
+    /// A free slot (holding 0), now in use.
+    #[inline]
+    fn take(&self) -> NonNull<AtomicUsize> {
+        // SAFETY: a RootSet is !Sync and `free` is borrowed only here, in
+        // `grow` and in `give_back`, none of which is running (they do not
+        // call each other or anything that could call them).
+        let slot = unsafe { &mut *self.free.get() }.pop();
+        slot.unwrap_or_else(|| self.grow())
+    }
+
+    #[cold]
+    fn grow(&self) -> NonNull<AtomicUsize> {
+        let mut chunks = self.shared.roots.chunks.lock();
+        let mut new = chunks.grow();
+        let first = new.next().expect("chunks are not empty");
+        // SAFETY: as in `take`, which has returned its borrow.
+        unsafe { &mut *self.free.get() }.extend(new.rev());
+        first
+    }
+
+    /// Free `slot`, which came from `take` and is not used afterwards.
+    #[inline]
+    fn give_back(&self, slot: NonNull<AtomicUsize>) {
+        // SAFETY: the slot is in a chunk of `shared.roots`, which `shared`
+        // keeps alive.
+        unsafe { slot.as_ref() }.store(0, Ordering::Relaxed);
+        // SAFETY: as in `take`.
+        unsafe { &mut *self.free.get() }.push(slot);
     }
 }
 
 /// Reads the slot of a handle.
 ///
 /// # Safety
-/// `slot` was returned by `insert` on a table the caller keeps alive.
+/// `slot` is in a table the caller keeps alive.
 #[inline]
 pub(crate) unsafe fn slot_ref<'a>(slot: NonNull<AtomicUsize>) -> &'a AtomicUsize {
     // SAFETY: by the contract the chunk holding the slot is alive.
@@ -116,7 +272,13 @@ pub(crate) unsafe fn slot_ref<'a>(slot: NonNull<AtomicUsize>) -> &'a AtomicUsize
 }
 
 /// A root registered with one mutator: it keeps its object alive across
-/// safepoints. Not `Send`: it belongs to its mutator's thread.
+/// safepoints. Not `Send`: it belongs to its mutator's thread. Making,
+/// cloning and dropping one costs about as much as an allocation (no lock,
+/// no atomic read-modify-write).
+///
+/// Roots compare and hash by the address of the object they point at now
+/// (see [`Gc`]'s identity), so `set` changes that: do not `set` a root
+/// that keys a map.
 ///
 /// ```
 /// use tricolor::{Heap, Root};
@@ -124,27 +286,63 @@ pub(crate) unsafe fn slot_ref<'a>(slot: NonNull<AtomicUsize>) -> &'a AtomicUsize
 /// let heap = Heap::new();
 /// let mut m = heap.mutator();
 /// let r: Root<String> = m.root(m.alloc(String::from("kept")));
+/// let r2 = r.clone();
 /// m.collect();
 /// assert_eq!(r.get(&m).as_str(), "kept");
+/// assert_eq!(r, r2);
+/// ```
+///
+/// # Handing a result out of a function that takes `&mut Mutator`
+/// A `Gc` cannot outlive the borrow of the mutator it came from, and a
+/// function that runs safepoints needs `&mut Mutator`; return a `Root`
+/// and let the caller `get` it:
+///
+/// ```
+/// use tricolor::{Heap, Member, Mutator, Root, Trace};
+///
+/// #[derive(Trace)]
+/// struct Cons { head: i64, tail: Member<Cons> }
+///
+/// fn range(m: &mut Mutator, n: i64) -> Root<Cons> {
+///     let list = m.root(m.alloc(Cons { head: n, tail: Member::null() }));
+///     for i in (0..n).rev() {
+///         let cell = m.alloc(Cons { head: i, tail: list.get(m).into() });
+///         list.set(m, cell);
+///         m.safepoint(); // fine: the list is rooted
+///     }
+///     list
+/// }
+///
+/// let heap = Heap::new();
+/// let mut m = heap.mutator();
+/// let list = range(&mut m, 3);
+/// m.collect();
+/// let first = list.get(&m);
+/// assert_eq!(first.head, 0);
+/// assert_eq!(first.tail.get().unwrap().head, 1);
 /// ```
 pub struct Root<T> {
-    owner: Arc<MutatorShared>,
     slot: NonNull<AtomicUsize>,
+    set: Rc<RootSet>,
     /// Invariant in `T` (`set` writes through `&self`); `!Send`.
     _marker: PhantomData<*mut T>,
 }
 
 impl<T: Trace + 'static> Root<T> {
+    #[inline]
     #[track_caller]
     pub(crate) fn new(m: &Mutator, value: Gc<'_, T>) -> Root<T> {
-        let owner = m.shared().clone();
-        let slot = owner.roots.insert(0);
+        let set = m.root_set();
+        // Built before the store, so a store that panics gives the slot back.
         let root = Root {
-            owner,
-            slot,
+            slot: set.take(),
+            set: set.clone(),
             _marker: PhantomData,
         };
-        root.set(m, value);
+        // SAFETY: the slot is in `m`'s table, kept alive by `root.set`.
+        let slot = unsafe { slot_ref(root.slot) };
+        // The owner is `m` itself, which the store's ownership check sees.
+        barrier::store(m, Place::Root(m.shared()), slot, value.base(), |w| w);
         root
     }
 
@@ -155,11 +353,12 @@ impl<T: Trace + 'static> Root<T> {
     #[inline]
     #[track_caller]
     pub fn get<'m>(&self, m: &'m Mutator) -> Gc<'m, T> {
-        check_owner(m, Place::Root(&self.owner), 0);
-        // SAFETY: the slot is in our owner's table (kept alive by `owner`);
-        // the value is a live object of type T because the table is scanned
-        // as a root set of `m`, which is borrowed for 'm.
-        unsafe { Gc::from_base(slot_ref(self.slot).load(Ordering::Acquire)) }
+        check_owner(m, Place::Root(&self.set.shared), 0);
+        // SAFETY: the slot holds a live object of type T, because the table
+        // is scanned as a root set of `m`, which is borrowed for 'm; and not
+        // 0: `new` stores a `Gc` before it returns, `set` stores only `Gc`s,
+        // `clone` copies a made root, and nothing else writes a used slot.
+        unsafe { Gc::from_nonnull_base(self.base()) }
     }
 
     /// Point the root at another object.
@@ -170,22 +369,52 @@ impl<T: Trace + 'static> Root<T> {
     #[inline]
     #[track_caller]
     pub fn set(&self, m: &Mutator, value: Gc<'_, T>) {
-        // SAFETY: the slot is in our owner's table, kept alive by `owner`.
+        // SAFETY: the slot is in our owner's table, kept alive by `set`.
         let slot = unsafe { slot_ref(self.slot) };
-        barrier::store(m, Place::Root(&self.owner), slot, value.base(), |w| w);
+        barrier::store(m, Place::Root(&self.set.shared), slot, value.base(), |w| w);
+    }
+}
+
+impl<T> Root<T> {
+    /// The target's base address (never 0 once the root is made).
+    #[inline]
+    pub(crate) fn base(&self) -> usize {
+        // SAFETY: the slot is in our owner's table, kept alive by `set`.
+        unsafe { slot_ref(self.slot) }.load(Ordering::Acquire)
+    }
+}
+
+impl<T> Clone for Root<T> {
+    /// Another root of the same mutator, to the same object. Works without
+    /// the `Mutator`, also while it is stopped (module comment).
+    fn clone(&self) -> Root<T> {
+        let set = &self.set;
+        let _no_scan = (!set.running.get()).then(|| set.shared.running.lock());
+        let slot = set.take();
+        // SAFETY: both slots are in our owner's table, kept alive by `set`;
+        // the new one is ours alone.
+        let (from, to) = unsafe { (slot_ref(self.slot), slot_ref(slot)) };
+        // A copy inside one root set: nothing to check and, as for every
+        // root store, no barrier.
+        to.store(from.load(Ordering::Relaxed), Ordering::Release);
+        Root {
+            slot,
+            set: set.clone(),
+            _marker: PhantomData,
+        }
     }
 }
 
 impl<T> Drop for Root<T> {
+    #[inline]
     fn drop(&mut self) {
-        // SAFETY: the slot came from our owner's table and this handle is
-        // its only user.
-        unsafe { self.owner.roots.remove(self.slot) }
+        self.set.give_back(self.slot);
     }
 }
 
 /// A root owned by the heap rather than a thread: `Send` and `Sync` when
 /// the object is, so it is how objects are shared between mutator threads.
+/// Compares and hashes like [`Root`].
 pub struct GlobalRoot<T> {
     heap: Arc<HeapInner>,
     slot: NonNull<AtomicUsize>,
@@ -228,7 +457,7 @@ impl<T: Trace + Send + Sync + 'static> GlobalRoot<T> {
         check_owner(m, Place::Global(&self.heap), 0);
         // SAFETY: the slot lives in our heap's global table, scanned as a
         // root set, and `m` belongs to that heap and is borrowed for 'm.
-        unsafe { Gc::from_base(slot_ref(self.slot).load(Ordering::Acquire)) }
+        unsafe { Gc::from_base(self.base()) }
     }
 
     /// Point the root at another object.
@@ -241,6 +470,29 @@ impl<T: Trace + Send + Sync + 'static> GlobalRoot<T> {
         // `heap`.
         let slot = unsafe { slot_ref(self.slot) };
         barrier::store(m, Place::Global(&self.heap), slot, value.base(), |w| w);
+    }
+}
+
+impl<T> GlobalRoot<T> {
+    /// The target's base address.
+    #[inline]
+    pub(crate) fn base(&self) -> usize {
+        // SAFETY: the slot lives in our heap's global table, kept alive by
+        // `heap`.
+        unsafe { slot_ref(self.slot) }.load(Ordering::Acquire)
+    }
+}
+
+impl<T> Clone for GlobalRoot<T> {
+    /// Another global root to the same object; needs no `Mutator`.
+    fn clone(&self) -> GlobalRoot<T> {
+        GlobalRoot {
+            heap: self.heap.clone(),
+            // SAFETY: our slot came from this heap's global table and is in
+            // use until we drop.
+            slot: unsafe { self.heap.globals.duplicate(self.slot) },
+            _marker: PhantomData,
+        }
     }
 }
 

@@ -7,8 +7,9 @@
 //! for running mutators to reach a safepoint is not in them: see
 //! [`GcStats::stop_wait_max`]), B the concurrent mark, A' and C' the pauses times the
 //! threads they held, D/E/F assist, background and idle mark CPU, H0/H1 the
-//! heap at mark start and end, M the marked heap, G the goal, R the bytes of
-//! per-mutator root slots, L of global roots, W the mark workers, and a
+//! heap at mark start and end, M the marked heap, G the goal (the heap
+//! figures count live objects' external memory, `external.rs`), R the bytes
+//! of per-mutator root slots, L of global roots, W the mark workers, and a
 //! trailing ` (forced)` for cycles started by `collect`. Durations under
 //! 10 ms have two significant digits and at most three decimals; longer
 //! ones are whole milliseconds.
@@ -34,6 +35,12 @@ pub struct GcStats {
     pub heap_released: usize,
     /// Address space reserved for the heap.
     pub heap_reserved: usize,
+    /// Bytes of memory outside the heap that objects declared with
+    /// [`Mutator::external_memory`](crate::Mutator::external_memory):
+    /// exact, and like `heap_in_use` it includes dead objects' until they
+    /// are swept. The pacer counts it as heap, so gctrace's heap figures
+    /// include the part owned by live objects.
+    pub external_bytes: usize,
     /// Heap goal of the next cycle.
     pub next_gc: usize,
     /// Bytes found live by the last mark.

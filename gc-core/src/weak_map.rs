@@ -1,0 +1,386 @@
+//! Weak-keyed tables that live outside the GC heap: [`WeakMap`] (keys by
+//! identity, values on the Rust side) and [`WeakSet`] (members found by
+//! content: an intern table).
+//!
+//! Each entry holds a [`Weak`] to its key and the key's 64-bit hash, so the
+//! key itself is stored once, in the heap, and nothing here keeps it alive.
+//! Tables are `hashbrown::HashTable`s, which look entries up by a hash the
+//! caller computes and erase in place: a well-kept crate for exactly this.
+//!
+//! Dead entries. When the collector clears a key's weak reference, its
+//! entry stays until pruned; a lookup never matches it (identity lookups
+//! compare the live target, content lookups only look at live candidates),
+//! so until then it costs only space and probe length. [`prune`] drops every
+//! dead entry in one pass over the table, in place (no rebuild, no rehash).
+//! Inserting prunes on its own at most once per completed collection cycle
+//! (the first insert after a cycle ends), so pruning costs O(entries) per
+//! cycle, which the allocation that paced the cycle pays for: amortised
+//! O(1) per insert. Lookups are O(1) expected and take `&self`.
+//!
+//! Soundness: reading a candidate's contents needs a strong pointer, so a
+//! content lookup upgrades the candidates whose full hash matches, which
+//! while marking shades them (`weak.rs`); an unequal candidate with an equal
+//! hash therefore survives one more cycle. Identity lookups only compare a
+//! weak slot's word with a `Gc` the caller holds and dereference nothing.
+//!
+//! Values are ordinary Rust values: they are not traced, and a value that
+//! holds a strong handle to its own key (a `Root`, a `GlobalRoot`) keeps
+//! the entry alive forever. These are not ephemerons.
+//!
+//! [`prune`]: WeakMap::prune
+
+use std::borrow::Borrow;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hash};
+use std::sync::atomic::Ordering;
+
+use hashbrown::hash_table::Entry as TableEntry;
+use hashbrown::HashTable;
+
+use crate::gc::Gc;
+use crate::identity::addr_hash;
+use crate::mutator::Mutator;
+use crate::trace::Trace;
+use crate::weak::Weak;
+
+/// When a table last dropped its dead entries.
+#[derive(Default)]
+struct Pruned {
+    /// The heap's completed-cycle count then, plus one (0: never).
+    at: u64,
+}
+
+impl Pruned {
+    /// Whether a cycle ended since the last prune; records a prune now.
+    fn due(&mut self, m: &Mutator) -> bool {
+        let now = m.heap_inner().cycles.load(Ordering::Acquire) + 1;
+        std::mem::replace(&mut self.at, now) != now
+    }
+}
+
+struct MapEntry<K, V> {
+    hash: u64,
+    key: Weak<K>,
+    value: V,
+}
+
+/// A hash map from weakly held GC objects, by identity, to Rust values: an
+/// entry goes away (lazily, see the [module docs](self)) once its key is
+/// collected. Use it to attach data to objects without a field for it.
+///
+/// ```
+/// use tricolor::{Heap, WeakMap};
+///
+/// let heap = Heap::new();
+/// let mut m = heap.mutator();
+/// let mut names = WeakMap::new();
+/// let kept = m.root(m.alloc(1u64));
+/// names.insert(&m, kept.get(&m), "kept");
+/// names.insert(&m, m.alloc(2u64), "dropped");
+/// m.collect();
+/// names.prune();
+/// assert_eq!(names.len(), 1);
+/// assert_eq!(names.get(kept.get(&m)), Some(&"kept"));
+/// ```
+pub struct WeakMap<K, V> {
+    table: HashTable<MapEntry<K, V>>,
+    pruned: Pruned,
+}
+
+impl<K, V> Default for WeakMap<K, V> {
+    fn default() -> Self {
+        WeakMap {
+            table: HashTable::new(),
+            pruned: Pruned::default(),
+        }
+    }
+}
+
+impl<K, V> WeakMap<K, V> {
+    /// An empty map.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Entries, counting those whose key died since the last prune.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Whether there is no entry, dead or alive.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Drop the entries whose key was collected: one pass, in place.
+    pub fn prune(&mut self) {
+        self.table.retain(|e| !e.key.is_cleared());
+    }
+
+    /// Drop every entry.
+    pub fn clear(&mut self) {
+        self.table.clear();
+    }
+}
+
+impl<K: Trace + 'static, V> WeakMap<K, V> {
+    fn find(&self, key: Gc<'_, K>) -> Option<&MapEntry<K, V>> {
+        let base = key.base();
+        self.table.find(addr_hash(base), |e| e.key.target() == base)
+    }
+
+    /// The value for `key`.
+    pub fn get(&self, key: Gc<'_, K>) -> Option<&V> {
+        self.find(key).map(|e| &e.value)
+    }
+
+    /// Whether `key` has an entry.
+    pub fn contains_key(&self, key: Gc<'_, K>) -> bool {
+        self.find(key).is_some()
+    }
+
+    /// The value for `key`, mutably.
+    pub fn get_mut(&mut self, key: Gc<'_, K>) -> Option<&mut V> {
+        let base = key.base();
+        (self.table)
+            .find_mut(addr_hash(base), |e| e.key.target() == base)
+            .map(|e| &mut e.value)
+    }
+
+    /// Give `key` the value `value`; returns the value it had.
+    ///
+    /// # Panics
+    /// If `key` is from another heap than `m`'s.
+    #[track_caller]
+    pub fn insert(&mut self, m: &Mutator, key: Gc<'_, K>, value: V) -> Option<V> {
+        match self.entry(m, key) {
+            TableEntry::Occupied(mut o) => Some(std::mem::replace(&mut o.get_mut().value, value)),
+            TableEntry::Vacant(v) => {
+                let hash = addr_hash(key.base());
+                let key = Weak::new(m, key);
+                v.insert(MapEntry { hash, key, value });
+                None
+            }
+        }
+    }
+
+    /// The value for `key`, inserting `make()` first if it has none.
+    ///
+    /// # Panics
+    /// If `key` is from another heap than `m`'s.
+    #[track_caller]
+    pub fn get_or_insert_with(
+        &mut self,
+        m: &Mutator,
+        key: Gc<'_, K>,
+        make: impl FnOnce() -> V,
+    ) -> &mut V {
+        let entry = match self.entry(m, key) {
+            TableEntry::Occupied(o) => o.into_mut(),
+            TableEntry::Vacant(v) => {
+                let hash = addr_hash(key.base());
+                let value = make();
+                let key = Weak::new(m, key);
+                v.insert(MapEntry { hash, key, value }).into_mut()
+            }
+        };
+        &mut entry.value
+    }
+
+    /// Remove `key`'s entry; returns its value.
+    pub fn remove(&mut self, key: Gc<'_, K>) -> Option<V> {
+        let base = key.base();
+        match self
+            .table
+            .find_entry(addr_hash(base), |e| e.key.target() == base)
+        {
+            Ok(o) => Some(o.remove().0.value),
+            Err(_) => None,
+        }
+    }
+
+    /// The live entries, for `m`'s borrow. Upgrading shades the keys while
+    /// a cycle marks, so iterating then keeps every key alive that cycle.
+    ///
+    /// # Panics
+    /// If `m` is attached to another heap than the keys'.
+    pub fn iter<'a, 'm>(&'a self, m: &'m Mutator) -> impl Iterator<Item = (Gc<'m, K>, &'a V)> + 'a
+    where
+        'm: 'a,
+    {
+        self.table
+            .iter()
+            .filter_map(move |e| Some((e.key.upgrade(m)?, &e.value)))
+    }
+
+    /// The table entry for `key`, pruning first if a cycle ended since the
+    /// last prune.
+    fn entry(&mut self, m: &Mutator, key: Gc<'_, K>) -> TableEntry<'_, MapEntry<K, V>> {
+        if self.pruned.due(m) {
+            self.prune();
+        }
+        let base = key.base();
+        self.table
+            .entry(addr_hash(base), |e| e.key.target() == base, |e| e.hash)
+    }
+}
+
+/// A set of weakly held GC objects found by content: an intern table. A
+/// member is stored once, in the heap, and forgotten (lazily, see the
+/// [module docs](self)) once collected.
+///
+/// Look members up by a borrowed form (`K: Borrow<Q>`, hashed with `S`),
+/// or by a hash and an equality test of your own ([`find`](Self::find),
+/// [`find_or_insert_with`](Self::find_or_insert_with)) when the key is not
+/// a `Borrow` of the object, as for strings inside an enum of object kinds.
+/// Use one of the two ways for a given set: they hash differently.
+///
+/// ```
+/// use tricolor::{Heap, WeakSet};
+///
+/// let heap = Heap::new();
+/// let mut m = heap.mutator();
+/// let mut symbols: WeakSet<String> = WeakSet::new();
+/// let a = symbols.get_or_insert_with(&m, "lambda", |s| m.alloc(s.to_string()));
+/// let b = symbols.get_or_insert_with(&m, "lambda", |s| m.alloc(s.to_string()));
+/// assert_eq!(a, b); // the same object
+/// let kept = m.root(a);
+/// m.collect();
+/// assert_eq!(symbols.get(&m, "lambda"), Some(kept.get(&m)));
+/// ```
+pub struct WeakSet<K, S = RandomState> {
+    table: HashTable<(u64, Weak<K>)>,
+    hasher: S,
+    pruned: Pruned,
+}
+
+impl<K> WeakSet<K> {
+    /// An empty set hashing with a randomly seeded SipHash.
+    pub fn new() -> Self {
+        Self::with_hasher(RandomState::new())
+    }
+}
+
+impl<K> Default for WeakSet<K> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K, S> WeakSet<K, S> {
+    /// An empty set hashing borrowed keys with `hasher`.
+    pub fn with_hasher(hasher: S) -> Self {
+        WeakSet {
+            table: HashTable::new(),
+            hasher,
+            pruned: Pruned::default(),
+        }
+    }
+
+    /// Members, counting those collected since the last prune.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Whether there is no member, dead or alive.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Drop the members that were collected: one pass, in place.
+    pub fn prune(&mut self) {
+        self.table.retain(|(_, w)| !w.is_cleared());
+    }
+}
+
+impl<K: Trace + 'static, S: BuildHasher> WeakSet<K, S> {
+    /// The member equal to `key`.
+    ///
+    /// # Panics
+    /// If `m` is attached to another heap than the members'.
+    #[track_caller]
+    pub fn get<'m, Q>(&self, m: &'m Mutator, key: &Q) -> Option<Gc<'m, K>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.find(m, self.hasher.hash_one(key), |k| k.borrow() == key)
+    }
+
+    /// The member equal to `key`, adding `make(key)` (which must equal
+    /// `key`) if there is none.
+    ///
+    /// # Panics
+    /// If `m` or the made object belong to another heap than the members.
+    #[track_caller]
+    pub fn get_or_insert_with<'m, Q>(
+        &mut self,
+        m: &'m Mutator,
+        key: &Q,
+        make: impl FnOnce(&Q) -> Gc<'m, K>,
+    ) -> Gc<'m, K>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hasher.hash_one(key);
+        self.find_or_insert_with(m, hash, |k| k.borrow() == key, || make(key))
+    }
+
+    /// The member with hash `hash` for which `eq` holds. Only members with
+    /// that exact hash are upgraded and tested.
+    ///
+    /// # Panics
+    /// If `m` is attached to another heap than the members'.
+    #[track_caller]
+    pub fn find<'m>(
+        &self,
+        m: &'m Mutator,
+        hash: u64,
+        mut eq: impl FnMut(&K) -> bool,
+    ) -> Option<Gc<'m, K>> {
+        let mut found = None;
+        self.table.find(hash, |(h, w)| {
+            if *h != hash {
+                return false;
+            }
+            found = w.upgrade(m).filter(|k| eq(k.get()));
+            found.is_some()
+        });
+        found
+    }
+
+    /// [`find`](Self::find), adding `make()` (with hash `hash`, for which
+    /// `eq` holds) if there is no such member.
+    ///
+    /// # Panics
+    /// If `m` or the made object belong to another heap than the members.
+    #[track_caller]
+    pub fn find_or_insert_with<'m>(
+        &mut self,
+        m: &'m Mutator,
+        hash: u64,
+        eq: impl FnMut(&K) -> bool,
+        make: impl FnOnce() -> Gc<'m, K>,
+    ) -> Gc<'m, K> {
+        if let Some(k) = self.find(m, hash, eq) {
+            return k;
+        }
+        if self.pruned.due(m) {
+            self.prune();
+        }
+        let k = make();
+        let weak = Weak::new(m, k);
+        self.table.insert_unique(hash, (hash, weak), |(h, _)| *h);
+        k
+    }
+
+    /// The live members, for `m`'s borrow (upgrading shades them while a
+    /// cycle marks).
+    ///
+    /// # Panics
+    /// If `m` is attached to another heap than the members'.
+    pub fn iter<'a, 'm: 'a>(&'a self, m: &'m Mutator) -> impl Iterator<Item = Gc<'m, K>> + 'a {
+        self.table.iter().filter_map(move |(_, w)| w.upgrade(m))
+    }
+}
