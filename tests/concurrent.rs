@@ -255,19 +255,19 @@ fn stress(builder: HeapBuilder) {
     );
 }
 
-const CHECKMARK: DebugFlags = DebugFlags {
-    gccheckmark: true,
-    gctrace: false,
-    gcstress: false,
-    gcstoptheworld: false,
-};
+fn checkmark() -> DebugFlags {
+    DebugFlags {
+        gccheckmark: true,
+        ..DebugFlags::default()
+    }
+}
 
 // Several rounds: each races the mutators against the marker differently
 // (with the write barrier disabled, one round catches it about half the time).
 #[test]
 fn concurrent_mark_with_checkmark_keeps_everything_reachable() {
     for _ in 0..5 {
-        stress(HeapBuilder::new().debug(CHECKMARK));
+        stress(HeapBuilder::new().debug(checkmark()));
     }
 }
 
@@ -276,7 +276,7 @@ fn two_throttled_mark_workers_share_the_work_and_agree_on_termination() {
     for _ in 0..3 {
         stress(
             HeapBuilder::new()
-                .debug(CHECKMARK)
+                .debug(checkmark())
                 .mark_workers(2)
                 .mark_cpu_fraction(Some(0.25)),
         );
@@ -287,7 +287,7 @@ fn two_throttled_mark_workers_share_the_work_and_agree_on_termination() {
 fn stop_the_world_mark_gives_the_same_results() {
     stress(HeapBuilder::new().debug(DebugFlags {
         gcstoptheworld: true,
-        ..CHECKMARK
+        ..checkmark()
     }));
 }
 
@@ -298,7 +298,7 @@ fn stop_the_world_mark_gives_the_same_results() {
 fn global_roots_carry_objects_between_threads_during_marking() {
     let heap = HeapBuilder::new()
         .gc_percent(Some(1))
-        .debug(CHECKMARK)
+        .debug(checkmark())
         .build()
         .unwrap();
     let census = Census::default();

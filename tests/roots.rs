@@ -99,9 +99,7 @@ fn roots_outliving_their_mutator_can_still_be_cloned_and_dropped() {
 
 const CHECKMARK: DebugFlags = DebugFlags {
     gccheckmark: true,
-    gctrace: false,
-    gcstress: false,
-    gcstoptheworld: false,
+    ..DebugFlags::DEFAULT
 };
 
 /// The owner clones its roots and then drops the originals inside

@@ -107,9 +107,7 @@ fn interning_under_concurrent_marking_is_sound() {
         .gc_percent(Some(1))
         .debug(DebugFlags {
             gccheckmark: true,
-            gctrace: false,
-            gcstress: false,
-            gcstoptheworld: false,
+            ..DebugFlags::DEFAULT
         })
         .build()
         .unwrap();

@@ -23,6 +23,7 @@ use crate::object::drop_object;
 use crate::pacer::Pacer;
 use crate::roots::SlotTable;
 use crate::signal::{spawn_worker, Signal};
+use crate::stall::RootScanWatch;
 use crate::sweep::background_sweep;
 use crate::weak::WeakTable;
 use crate::world::World;
@@ -249,7 +250,9 @@ impl HeapBuilder {
             history: Mutex::new(History::default()),
             gc_cpu_ns: AtomicU64::new(0),
             assist_ns: AtomicU64::new(0),
+            assist_bytes: AtomicUsize::new(0),
             background_ns: AtomicU64::new(0),
+            root_watch: RootScanWatch::default(),
             mark_workers: self.mark_workers,
             mark_share: self.mark_cpu.map(|f| {
                 let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -10,7 +10,10 @@
 //! - `GCDEBUG`: comma-separated `key=value` pairs, the keys in
 //!   `DEBUG_KEYS`: `gctrace=1` prints a line per cycle, `gcstress=1`
 //!   collects at every safepoint, `gcstoptheworld=1` marks with the world
-//!   stopped, `gccheckmark=1` verifies each mark.
+//!   stopped, `gccheckmark=1` verifies each mark, `gccensus=1` prints the
+//!   live heap by type after each cycle, `gcpacertrace=1` prints the
+//!   pacer's line per cycle, `stallwarn=<ms>` sets after how long a wait for
+//!   a mutator is reported (default 5000, 0 for never).
 //!
 //! A bad value is a [`ConfigError`] that names the variable, the value and
 //! what is accepted; nothing is silently defaulted. The one exception is an
@@ -51,11 +54,11 @@ impl std::error::Error for ConfigError {}
 /// ```
 /// use tricolor::{DebugFlags, HeapBuilder};
 ///
-/// let flags = DebugFlags { gccheckmark: true, ..DebugFlags::default() };
+/// let flags = DebugFlags { gccheckmark: true, stallwarn: 100, ..DebugFlags::default() };
 /// let heap = HeapBuilder::new().debug(flags).build().unwrap();
 /// # drop(heap);
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DebugFlags {
     /// Print a Go-format line per cycle to stderr.
     pub gctrace: bool,
@@ -66,6 +69,36 @@ pub struct DebugFlags {
     /// Re-mark from the roots after each mark and abort if anything
     /// reachable was left unmarked.
     pub gccheckmark: bool,
+    /// Print the live heap by type after each cycle (`gccensus: ` lines,
+    /// see [`Census`](crate::Census)).
+    pub gccensus: bool,
+    /// Print the pacer's figures per cycle (a `gcpacer: ` line, see
+    /// [`CycleRecord::pacer_trace`](crate::CycleRecord::pacer_trace)).
+    pub gcpacertrace: bool,
+    /// Milliseconds the collector waits for a mutator before it reports the
+    /// stall to stderr (again each time the wait doubles); 0 for never.
+    pub stallwarn: u64,
+}
+
+impl DebugFlags {
+    /// Everything off; stall reports after 5 s. The same as `default()`,
+    /// usable in constants: `DebugFlags { gctrace: true, ..DebugFlags::DEFAULT }`.
+    pub const DEFAULT: DebugFlags = DebugFlags {
+        gctrace: false,
+        gcstress: false,
+        gcstoptheworld: false,
+        gccheckmark: false,
+        gccensus: false,
+        gcpacertrace: false,
+        stallwarn: crate::stall::DEFAULT_STALL_WARN_MS,
+    };
+}
+
+impl Default for DebugFlags {
+    /// [`DebugFlags::DEFAULT`].
+    fn default() -> Self {
+        DebugFlags::DEFAULT
+    }
 }
 
 pub(crate) const PERCENT_EXPECTED: &str = "a non-negative integer percentage or \"off\"";
@@ -105,6 +138,21 @@ const DEBUG_KEYS: &[DebugKey] = &[
         name: "gccheckmark",
         expected: "gccheckmark=0 or gccheckmark=1",
         apply: |f, v| switch(v).map(|on| f.gccheckmark = on),
+    },
+    DebugKey {
+        name: "gccensus",
+        expected: "gccensus=0 or gccensus=1",
+        apply: |f, v| switch(v).map(|on| f.gccensus = on),
+    },
+    DebugKey {
+        name: "gcpacertrace",
+        expected: "gcpacertrace=0 or gcpacertrace=1",
+        apply: |f, v| switch(v).map(|on| f.gcpacertrace = on),
+    },
+    DebugKey {
+        name: "stallwarn",
+        expected: "stallwarn=<milliseconds> (0 for never)",
+        apply: |f, v| v.parse().ok().map(|ms| f.stallwarn = ms),
     },
 ];
 
@@ -261,6 +309,20 @@ mod tests {
         assert!(unknown.is_empty());
         let (f, _) = parse_debug("GCDEBUG", "gcstress=1,gcstoptheworld=1,gcstress=0").unwrap();
         assert!(!f.gcstress && f.gcstoptheworld);
+        assert_eq!(f.stallwarn, 5000, "stall reports default to 5 s");
+        let (f, _) = parse_debug("GCDEBUG", "gccensus=1,gcpacertrace=1,stallwarn=100").unwrap();
+        assert!(f.gccensus && f.gcpacertrace && !f.gctrace);
+        assert_eq!(f.stallwarn, 100);
+        assert_eq!(
+            parse_debug("GCDEBUG", "stallwarn=0").unwrap().0.stallwarn,
+            0
+        );
+        for (bad, expected) in [
+            ("stallwarn=5s", "stallwarn=<milliseconds> (0 for never)"),
+            ("gccensus=100", "gccensus=0 or gccensus=1"),
+        ] {
+            assert_eq!(parse_debug("GCDEBUG", bad).unwrap_err().expected, expected);
+        }
     }
 
     #[test]

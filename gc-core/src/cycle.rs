@@ -20,10 +20,9 @@
 //!    root set still pending and collects the flushed barrier buffers. If
 //!    that left grey work, it restarts the world and keeps marking (at most
 //!    a few times, then it finishes inside the pause, waiting for every
-//!    drainer to hand its work back). Then: flush every thread cache (which
-//!    marks, a word at a time, what each allocated black), optional
-//!    checkmark, clear weak references to unmarked objects (O(weak
-//!    references), inside the pause), advance the sweep generation, turn
+//!    drainer to hand its work back). Then: optional checkmark, clear weak
+//!    references to unmarked objects (O(weak references), inside the
+//!    pause), flush every thread cache, advance the sweep generation, turn
 //!    marking off, compute the next trigger, restart the world, wake the
 //!    sweeper.
 //! 4. **Sweep**: lazily by allocation and by the background sweeper.
@@ -40,6 +39,7 @@ use std::sync::atomic::Ordering::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::cputime::CpuTimer;
 use crate::heap::HeapInner;
 use crate::mark::checkmark;
 use crate::mutator::MutatorShared;
@@ -52,9 +52,16 @@ pub(crate) struct CycleState {
     pub(crate) forced: bool,
     pub(crate) cycle_start: Option<Instant>,
     pub(crate) stw1: Duration,
+    /// CPU the starting thread used finishing the last sweep, and in the
+    /// first pause.
+    pub(crate) sweep_term_cpu: Duration,
+    pub(crate) stw1_cpu: Duration,
     pub(crate) mark_start: Option<Instant>,
     pub(crate) heap_start: usize,
     pub(crate) root_slots: usize,
+    /// The pacer's trigger and goal when the cycle started.
+    pub(crate) trigger: usize,
+    pub(crate) goal: usize,
 }
 
 /// Objects a background worker scans between checks of its CPU share and of
@@ -106,6 +113,7 @@ impl HeapInner {
     /// started cycle will have, or `None` if a cycle was already running.
     fn begin_cycle(self: &Arc<Self>, forced: bool) -> Option<u64> {
         let cycle_start = Instant::now();
+        let mut cpu = CpuTimer::start();
         let number;
         {
             let mut st = self.cycle.lock();
@@ -124,19 +132,26 @@ impl HeapInner {
         // Sweep termination work happens before the pause.
         self.alloc.finish_sweep();
         let heap_start = self.alloc.heap_live();
-        self.poll_all();
-        let wait = self.world.stop();
+        let sweep_term_cpu = cpu.lap();
+        self.stop_world("sweep termination", number);
         let t0 = Instant::now();
-        self.record_stop_wait(wait);
-        let _span =
-            tracing::debug_span!("gc_mark_start", number = self.cycles.load(Relaxed) + 1).entered();
+        cpu.lap();
+        let _span = tracing::debug_span!("gc_mark_start", number).entered();
         let mutators: Vec<Arc<MutatorShared>> = self.mutators.lock().clone();
         let root_slots = mutators.iter().map(|m| m.roots.len()).sum();
+        let (trigger, goal) = {
+            let p = self.pacer.lock();
+            (p.trigger, p.goal)
+        };
         {
             let mut st = self.cycle.lock();
             st.heap_start = heap_start;
             st.root_slots = root_slots;
+            st.sweep_term_cpu = sweep_term_cpu;
+            st.trigger = trigger;
+            st.goal = goal;
         }
+        self.assist_bytes.store(0, Relaxed);
         // Global roots are scanned in the pause; each mutator's root set is
         // scanned after it, by the mutator at its next safepoint or by a mark
         // worker while the mutator is parked or in a safe region.
@@ -146,16 +161,15 @@ impl HeapInner {
         self.pending_roots.store(mutators.len(), Release);
         for m in &mutators {
             m.roots_pending.store(true, Release);
-            // A mutator in a safe region notices at its next safepoint.
-            m.poll.store(true, Release);
         }
         if self.debug.gcstoptheworld {
             mutators.iter().for_each(|m| self.scan_roots(m));
             tracer.drain_pool(&self.pool, None);
             self.cycle.lock().mark_start = Some(Instant::now());
-            self.finish_cycle(t0, Instant::now());
+            self.finish_cycle(t0, Instant::now(), cpu, Duration::ZERO);
             return Some(number);
         }
+        self.root_watch.reset(self.stall_threshold());
         self.marking.store(true, Release);
         // Assists (Go's gcAssistAlloc, simplified): once the heap passes the
         // goal, a mutator scans, at its safepoints, work in proportion to the
@@ -165,25 +179,23 @@ impl HeapInner {
         // number of cycles in GCBench: assists found little work to steal
         // and slowed the mutator.)
         let last_marked = self.history.lock().last_marked;
-        let (goal, ratio) = {
-            let p = self.pacer.lock();
-            let growth = p.goal.saturating_sub(last_marked).max(1 << 20);
-            (p.goal, last_marked as f64 / growth as f64)
-        };
-        let threshold = goal;
+        let growth = goal.saturating_sub(last_marked).max(1 << 20);
+        let ratio = last_marked as f64 / growth as f64;
         self.assist_ratio.store(ratio.to_bits(), Relaxed);
-        self.alloc.set_trigger(threshold.min(goal));
+        self.alloc.set_trigger(goal);
         let t1 = Instant::now();
         {
             let mut st = self.cycle.lock();
             st.stw1 = t1 - t0;
+            st.stw1_cpu = cpu.lap();
             st.mark_start = Some(t1);
         }
         self.record_pause(t1 - t0);
+        // Logged before the world restarts: the mark cannot end before.
+        tracing::debug!(root_slots, "concurrent mark started");
         self.world.start();
         self.terminating.store(false, Release);
         self.marker.raise();
-        tracing::debug!(root_slots, "concurrent mark started");
         Some(number)
     }
 
@@ -193,6 +205,7 @@ impl HeapInner {
         if !self.marking() {
             return;
         }
+        let cpu = CpuTimer::start();
         let start = Instant::now();
         let mut busy = Duration::ZERO;
         let mut tracer = self.tracer();
@@ -205,7 +218,10 @@ impl HeapInner {
                 if self.pending_roots.load(Acquire) == 0 {
                     break;
                 }
-                // Running mutators scan their roots at their next safepoint.
+                // Running mutators scan their roots at their next safepoint;
+                // say which ones if that takes long.
+                let number = self.cycles.load(Acquire) + 1;
+                self.root_watch.check(self, number, start.elapsed());
                 std::thread::sleep(Duration::from_micros(20));
             } else if let Some(share) = self.mark_share {
                 // Fractional worker: hold this worker to its share of the
@@ -221,7 +237,7 @@ impl HeapInner {
             }
         }
         self.background_ns
-            .fetch_add(busy.as_nanos() as u64, Relaxed);
+            .fetch_add(cpu.elapsed().as_nanos() as u64, Relaxed);
         if self
             .terminating
             .compare_exchange(false, true, AcqRel, Relaxed)
@@ -233,25 +249,27 @@ impl HeapInner {
 
     /// Stop the world and finish the mark (see the module comment).
     fn mark_termination(self: &Arc<Self>) {
+        let number = self.cycles.load(Acquire) + 1;
         let mut retries = 0;
-        let t_stop = loop {
-            self.poll_all();
-            let wait = self.world.stop();
+        let mut retry_cpu = Duration::ZERO;
+        let (t_stop, cpu) = loop {
+            self.stop_world("mark termination", number);
             let t = Instant::now();
-            self.record_stop_wait(wait);
+            let mut cpu = CpuTimer::start();
             // Every mutator is stopped: scan any root set still pending.
             let mutators: Vec<Arc<MutatorShared>> = self.mutators.lock().clone();
             mutators.iter().for_each(|m| self.scan_roots(m));
             if self.pool.done() || retries == TERMINATION_RETRIES {
-                break t;
+                break (t, cpu);
             }
             // Barrier shades left work: keep marking beside the mutators.
             retries += 1;
+            retry_cpu += cpu.lap();
+            self.record_pause(t.elapsed());
             self.world.start();
-            let start = Instant::now();
             self.tracer().drain_pool(&self.pool, None);
             self.background_ns
-                .fetch_add(start.elapsed().as_nanos() as u64, Relaxed);
+                .fetch_add(cpu.lap().as_nanos() as u64, Relaxed);
         };
         // Finish inside the pause. Another worker may still hold a batch it
         // took before the stop: the mark is complete only once it has
@@ -264,18 +282,22 @@ impl HeapInner {
             }
             std::thread::yield_now();
         }
-        self.finish_cycle(t_stop, t_stop);
+        self.finish_cycle(t_stop, t_stop, cpu, retry_cpu);
     }
 
     /// Mark termination proper, with the world stopped since `t_stop`: weak
     /// references, caches, sweep generation, pacer, stats; then restart the
-    /// world.
-    fn finish_cycle(&self, t_stop: Instant, mark_end: Instant) {
-        let _span = tracing::debug_span!(
-            "gc_mark_termination",
-            number = self.cycles.load(Relaxed) + 1
-        )
-        .entered();
+    /// world. `cpu` times this thread since the stop; `earlier_cpu` is what
+    /// it used in earlier stops of this mark termination.
+    fn finish_cycle(
+        &self,
+        t_stop: Instant,
+        mark_end: Instant,
+        cpu: CpuTimer,
+        earlier_cpu: Duration,
+    ) {
+        let number = self.cycles.load(Relaxed) + 1;
+        let _span = tracing::debug_span!("gc_mark_termination", number).entered();
         let mutators: Vec<Arc<MutatorShared>> = self.mutators.lock().clone();
         // First return every cached span: that marks the objects allocated
         // black since they were cached (allocate-black by range, gc-alloc's
@@ -294,9 +316,6 @@ impl HeapInner {
             let reached = checkmark(&self.alloc, roots);
             tracing::debug!(reached, "checkmark passed");
         }
-        // Live bytes: what the marker marked plus what was allocated black
-        // (counted as the caches were flushed above).
-        let marked = self.pool.take_marked_bytes() + self.alloc.take_black_bytes();
         self.weaks.for_each(|s| {
             let p = s.load(Relaxed);
             if p != 0 {
@@ -309,85 +328,98 @@ impl HeapInner {
                 }
             }
         });
+        // Live bytes: what the marker marked plus what was allocated black
+        // (counted as the caches were flushed above).
+        let marked = self.pool.take_marked_bytes() + self.alloc.take_black_bytes();
         let heap_end = self.alloc.heap_live();
         self.marking.store(false, Release);
         self.alloc.next_sweep_generation();
         self.alloc.reset_heap_live(marked);
-        // End the cycle and publish its number in one critical section, so a
-        // thread that starts the next one computes the next number.
-        let (st, number) = {
-            let mut cycle = self.cycle.lock();
-            (
-                std::mem::take(&mut *cycle),
-                self.cycles.fetch_add(1, AcqRel) + 1,
-            )
-        };
         let committed = self.alloc.stats().committed_bytes;
-        let goal = {
+        let heap_start = self.cycle.lock().heap_start;
+        let (next_goal, next_trigger) = {
             let mut p = self.pacer.lock();
             let runway = if self.debug.gcstoptheworld {
                 0
             } else {
-                heap_end.saturating_sub(st.heap_start)
+                heap_end.saturating_sub(heap_start)
             };
             p.update(marked, committed.saturating_sub(marked), runway);
             self.alloc.set_trigger(p.trigger);
-            p.goal
+            (p.goal, p.trigger)
         };
         let t_end = Instant::now();
-        let stw2 = t_end - t_stop;
-        self.record_pause(stw2);
+        self.record_pause(t_end - t_stop);
+        let stw2_cpu = earlier_cpu + cpu.elapsed();
+        let assist_cpu = Duration::from_nanos(self.assist_ns.swap(0, Relaxed));
+        let background_cpu = Duration::from_nanos(self.background_ns.swap(0, Relaxed));
+        let record = {
+            let st = self.cycle.lock();
+            self.add_gc_cpu(
+                st.sweep_term_cpu + st.stw1_cpu + stw2_cpu + assist_cpu + background_cpu,
+            );
+            let cycle_start = st.cycle_start.unwrap_or(t_stop);
+            let mark_start = st.mark_start.unwrap_or(t_stop);
+            let mut r = CycleRecord {
+                number,
+                start: cycle_start - self.started,
+                forced: st.forced,
+                sweep_termination_pause: st.stw1,
+                mark_wall: mark_end.saturating_duration_since(mark_start),
+                mark_termination_pause: t_end - t_stop,
+                sweep_termination_cpu: st.stw1_cpu,
+                mark_termination_cpu: stw2_cpu,
+                assist_cpu,
+                background_cpu,
+                heap_start: st.heap_start,
+                heap_end,
+                marked,
+                goal: st.goal,
+                trigger: st.trigger,
+                next_goal,
+                next_trigger,
+                assist_bytes: self.assist_bytes.swap(0, Relaxed),
+                worker_utilization: 0.0,
+                root_bytes: st.root_slots * std::mem::size_of::<usize>(),
+                global_bytes: self.globals.len() * std::mem::size_of::<usize>(),
+                workers: self.mark_workers as u32,
+                gc_cpu_fraction: self.gc_cpu_fraction(),
+            };
+            if self.debug.gcstoptheworld {
+                // One pause covers the whole cycle: report it as one.
+                r.sweep_termination_pause = t_end - t_stop;
+                r.mark_termination_pause = Duration::ZERO;
+                r.sweep_termination_cpu += stw2_cpu;
+                r.mark_termination_cpu = Duration::ZERO;
+            } else if !r.mark_wall.is_zero() {
+                r.worker_utilization = background_cpu.as_secs_f64()
+                    / (r.mark_wall.as_secs_f64() * self.mark_workers as f64);
+            }
+            r
+        };
         {
             let mut h = self.history.lock();
-            h.forced += st.forced as u64;
+            h.forced += record.forced as u64;
             h.last_marked = marked;
+            h.last_cycle = Some(record.clone());
+        }
+        // End the cycle and publish its number in one critical section, so a
+        // thread that starts the next one computes the next number (and
+        // `collect` returns only once the record above is published).
+        {
+            let mut cycle = self.cycle.lock();
+            *cycle = CycleState::default();
+            self.cycles.fetch_add(1, AcqRel);
         }
         self.world.start();
         self.cycle_done.notify_all();
         self.sweeper.raise();
-
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
-        let assist = Duration::from_nanos(self.assist_ns.swap(0, Relaxed));
-        let background = Duration::from_nanos(self.background_ns.swap(0, Relaxed));
-        let cycle_start = st.cycle_start.unwrap_or(t_stop);
-        let mark_start = st.mark_start.unwrap_or(t_stop);
-        let sweep_term = (mark_start - cycle_start).saturating_sub(st.stw1);
-        self.add_gc_cpu((st.stw1 + stw2) * threads + assist + background + sweep_term);
-        tracing::debug!(number, ?stw2, marked, "cycle done");
+        tracing::debug!(number, stw2 = ?record.mark_termination_pause, marked, "cycle done");
         if self.debug.gctrace {
-            let (stw1, mark, stw2) = if self.debug.gcstoptheworld {
-                // One pause covers the whole cycle: report it as one.
-                (t_end - t_stop, Duration::ZERO, Duration::ZERO)
-            } else {
-                (
-                    st.stw1,
-                    mark_end.saturating_duration_since(mark_start),
-                    stw2,
-                )
-            };
-            let record = CycleRecord {
-                number,
-                start: cycle_start - self.started,
-                stw1,
-                mark,
-                stw2,
-                assist_cpu: assist,
-                background_cpu: background,
-                threads,
-                heap_start: st.heap_start,
-                heap_end,
-                marked,
-                goal,
-                root_bytes: st.root_slots * std::mem::size_of::<usize>(),
-                global_bytes: self.globals.len() * std::mem::size_of::<usize>(),
-                workers: self.mark_workers as u32,
-                forced: st.forced,
-                ..CycleRecord::default()
-            };
-            eprintln!(
-                "{}",
-                record.gctrace_line((self.gc_cpu_fraction() * 100.0) as u32)
-            );
+            eprintln!("{}", record.gctrace());
+        }
+        if self.debug.gcpacertrace {
+            eprintln!("{}", record.pacer_trace());
         }
     }
 }

@@ -16,6 +16,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::builder::{GcError, HeapBuilder};
 use crate::config::DebugFlags;
+use crate::cputime::CpuTimer;
 use crate::cycle::CycleState;
 use crate::grey::GreyPool;
 use crate::mark::Tracer;
@@ -23,7 +24,8 @@ use crate::mutator::{attached_here, Mutator, MutatorShared};
 use crate::pacer::Pacer;
 use crate::roots::SlotTable;
 use crate::signal::Signal;
-use crate::stats::{GcStats, PAUSE_HISTORY};
+use crate::stall::{RootScanWatch, StallWatch};
+use crate::stats::{CycleRecord, GcStats, PAUSE_HISTORY};
 use crate::weak::WeakTable;
 use crate::world::World;
 
@@ -36,6 +38,7 @@ pub(crate) struct History {
     pub(crate) stop_wait_max: Duration,
     pub(crate) forced: u64,
     pub(crate) last_marked: usize,
+    pub(crate) last_cycle: Option<CycleRecord>,
 }
 
 impl History {
@@ -73,9 +76,14 @@ pub(crate) struct HeapInner {
     pub(crate) assist_ratio: AtomicU64,
     pub(crate) cycles: AtomicU64,
     pub(crate) history: Mutex<History>,
+    /// CPU time of the collector's threads, by their CPU clocks.
     pub(crate) gc_cpu_ns: AtomicU64,
     pub(crate) assist_ns: AtomicU64,
+    /// Bytes of objects marked by assists this cycle.
+    pub(crate) assist_bytes: AtomicUsize,
     pub(crate) background_ns: AtomicU64,
+    /// Reports mutators that hold up the root scans of a mark (`stall.rs`).
+    pub(crate) root_watch: RootScanWatch,
     pub(crate) mark_workers: usize,
     /// Each worker's share of wall time while marking, `None` = unthrottled.
     pub(crate) mark_share: Option<f64>,
@@ -168,10 +176,30 @@ impl HeapInner {
         if budget == 0 {
             return;
         }
-        let start = Instant::now();
-        self.tracer().drain_pool(&self.pool, Some(budget));
+        let cpu = CpuTimer::start();
+        let mut tracer = self.tracer();
+        tracer.drain_pool(&self.pool, Some(budget));
+        self.assist_bytes.fetch_add(tracer.flushed_bytes(), Relaxed);
         self.assist_ns
-            .fetch_add(start.elapsed().as_nanos() as u64, Relaxed);
+            .fetch_add(cpu.elapsed().as_nanos() as u64, Relaxed);
+    }
+
+    /// Stop the world for `what` (a phase of cycle `cycle`), reporting a
+    /// long wait for mutators (`stall.rs`); record how long each mutator
+    /// took to reach a safepoint, and what its cache has allocated.
+    /// Returns the wait.
+    pub(crate) fn stop_world(&self, what: &'static str, cycle: u64) -> Duration {
+        self.poll_all();
+        let wait = self.world.stop(&mut StallWatch::new(self, what, cycle));
+        let now = Instant::now();
+        let requested = now.checked_sub(wait).unwrap_or(now);
+        for m in self.mutators.lock().iter() {
+            m.info.note_stop(requested);
+            // Every mutator is stopped, so none holds its cache locked.
+            m.info.set_allocated(m.cache.lock().bytes_taken());
+        }
+        self.record_stop_wait(wait);
+        wait
     }
 
     pub(crate) fn record_pause(&self, d: Duration) {
@@ -187,6 +215,8 @@ impl HeapInner {
         self.gc_cpu_ns.fetch_add(d.as_nanos() as u64, Relaxed);
     }
 
+    /// The share of all cores' time since the heap started that the
+    /// collector's threads used.
     pub(crate) fn gc_cpu_fraction(&self) -> f64 {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
         let wall = self.started.elapsed().as_nanos() as f64 * threads;
@@ -284,6 +314,9 @@ impl Heap {
     /// The collector's counters.
     pub fn stats(&self) -> GcStats {
         let alloc = self.inner.alloc.stats();
+        let mutators = (self.inner.mutators.lock().iter())
+            .map(|m| m.info.stats())
+            .collect();
         let h = self.inner.history.lock();
         let mut pauses = h.pauses[h.next.min(h.pauses.len())..].to_vec();
         pauses.extend_from_slice(&h.pauses[..h.next.min(h.pauses.len())]);
@@ -306,8 +339,16 @@ impl Heap {
             stop_wait_max: h.stop_wait_max,
             pauses,
             gc_cpu_fraction: self.inner.gc_cpu_fraction(),
+            mutators,
             alloc,
         }
+    }
+
+    /// The figures of the last completed cycle, `None` before the first.
+    /// (To receive every cycle's, see
+    /// [`HeapBuilder::on_cycle`](crate::HeapBuilder::on_cycle).)
+    pub fn last_cycle(&self) -> Option<CycleRecord> {
+        self.inner.history.lock().last_cycle.clone()
     }
 }
 

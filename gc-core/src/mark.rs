@@ -34,6 +34,8 @@ pub struct Tracer<'a> {
     heap: &'a AllocHeap,
     grey: Vec<usize>,
     marked_bytes: usize,
+    /// Bytes this tracer has handed to a pool's count so far.
+    flushed_bytes: usize,
     scanning: Option<&'static VTable>,
     /// A mode other than marking, if any (one branch on the mark path).
     special: Option<Special>,
@@ -56,6 +58,7 @@ impl<'a> Tracer<'a> {
             heap,
             grey: Vec::new(),
             marked_bytes: 0,
+            flushed_bytes: 0,
             scanning: None,
             special: None,
             verify: cfg!(debug_assertions),
@@ -197,7 +200,14 @@ impl<'a> Tracer<'a> {
         if !self.grey.is_empty() {
             pool.extend(self.grey.drain(..));
         }
-        pool.add_marked_bytes(std::mem::take(&mut self.marked_bytes));
+        let bytes = std::mem::take(&mut self.marked_bytes);
+        self.flushed_bytes += bytes;
+        pool.add_marked_bytes(bytes);
+    }
+
+    /// Bytes of the objects this tracer marked and handed to a pool.
+    pub(crate) fn flushed_bytes(&self) -> usize {
+        self.flushed_bytes
     }
 }
 

@@ -47,6 +47,7 @@ use crate::array::GcArray;
 use crate::barrier::WriteBarrier;
 use crate::gc::Gc;
 use crate::heap::{Heap, HeapInner};
+use crate::mutator_stats::MutatorInfo;
 use crate::object::{self, ObjectType};
 use crate::publish;
 use crate::roots::{Root, RootChunks, RootSet};
@@ -72,6 +73,8 @@ pub(crate) struct MutatorShared {
     /// its owner moves pointers between roots (root stores have no barrier).
     /// `Root::clone` takes it too when the owner is stopped.
     pub(crate) running: Mutex<bool>,
+    /// Thread, attach site and per-mutator figures (`mutator_stats.rs`).
+    pub(crate) info: MutatorInfo,
 }
 
 type CacheGuard = ArcMutexGuard<RawMutex, ThreadCache>;
@@ -155,6 +158,7 @@ impl Mutator {
             roots_pending: AtomicBool::new(false),
             poll: poll.clone(),
             running: Mutex::new(true),
+            info: MutatorInfo::current(std::panic::Location::caller()),
         });
         inner.world.enter_running();
         inner.mutators.lock().push(shared.clone());
@@ -421,11 +425,15 @@ impl Mutator {
         *self.cache.get_mut() = None;
         self.roots.set_running(false);
         *self.shared.running.lock() = false;
-        self.heap.inner().world.leave_running();
+        let world = &self.heap.inner().world;
+        self.shared.info.stopped_running(world.stop_requested());
+        world.leave_running();
     }
 
     fn start_running(&mut self) {
+        let parked = std::time::Instant::now();
         self.heap.inner().world.enter_running();
+        self.shared.info.parked(parked.elapsed());
         *self.shared.running.lock() = true;
         self.roots.set_running(true);
         *self.cache.get_mut() = Some(self.shared.cache.lock_arc());

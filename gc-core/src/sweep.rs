@@ -7,14 +7,14 @@
 //! mutators.
 
 use std::sync::Arc;
-use std::time::Instant;
 
+use crate::cputime::CpuTimer;
 use crate::heap::HeapInner;
 
 /// One round of background sweeping (run on the sweeper thread).
 pub(crate) fn background_sweep(heap: &Arc<HeapInner>) {
-    let start = Instant::now();
+    let cpu = CpuTimer::start();
     while heap.alloc.sweep_one() {}
     heap.scavenge();
-    heap.add_gc_cpu(start.elapsed());
+    heap.add_gc_cpu(cpu.elapsed());
 }

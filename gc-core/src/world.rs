@@ -10,7 +10,8 @@
 //! stopped, the collector may touch every mutator's root table and cache.
 //!
 //! A mutator that never reaches a safepoint delays the collector
-//! indefinitely but never breaks it: the collector simply keeps waiting.
+//! indefinitely but never breaks it: the collector simply keeps waiting,
+//! and reports the wait through its [`StallWatch`] (`stall.rs`).
 //! Blocking calls belong inside `Mutator::blocking`, which is a safe region.
 //!
 //! `stop_flag` is only a hint for the fast poll (Relaxed): the handshake's
@@ -21,6 +22,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::sync::{AtomicBool, Condvar, Mutex};
+
+use crate::stall::StallWatch;
 
 #[derive(Default)]
 struct State {
@@ -63,8 +66,8 @@ impl World {
     /// that parked early were paused that much longer than the stop itself).
     /// The caller must not be counted as running. If another thread has the
     /// world stopped, this first waits until it restarts it, so stops never
-    /// overlap.
-    pub(crate) fn stop(&self) -> Duration {
+    /// overlap. A long wait for running mutators is reported by `watch`.
+    pub(crate) fn stop(&self, watch: &mut StallWatch<'_>) -> Duration {
         let mut s = self.state.lock();
         while s.stop {
             self.changed.wait(&mut s);
@@ -73,7 +76,13 @@ impl World {
         self.stop_flag.store(true, Ordering::Relaxed);
         let t = Instant::now();
         while s.running > 0 {
-            self.changed.wait(&mut s);
+            watch.report_if_due(t);
+            match watch.time_left(t) {
+                Some(left) => {
+                    self.changed.wait_for(&mut s, left);
+                }
+                None => self.changed.wait(&mut s),
+            }
         }
         t.elapsed()
     }
