@@ -176,3 +176,114 @@ fn a_mutator_blocked_outside_blocking_is_reported() {
     assert!(out.status.success(), "the child completes once it returns");
     assert!(String::from_utf8_lossy(&out.stdout).contains("stall child completed"));
 }
+
+/// Runs in a child process (see `pacer_trace_lines_parse_field_by_field`).
+#[test]
+fn pacer_child() {
+    if std::env::var("TRICOLOR_PACER_CHILD").is_err() {
+        return;
+    }
+    let heap = Heap::new();
+    let mut m = heap.mutator();
+    let _keep = m.root(m.alloc([0u64; 16]));
+    for _ in 0..300_000 {
+        m.alloc([0u64; 8]);
+        m.safepoint();
+    }
+    m.collect();
+}
+
+const PACER_KEYS: [&str; 10] = [
+    "cycle",
+    "trigger_mb",
+    "goal_mb",
+    "heap_end_mb",
+    "live_mb",
+    "end_over_goal",
+    "assist_mb",
+    "worker_util",
+    "next_trigger_mb",
+    "next_goal_mb",
+];
+
+/// A gcpacer line's values, in `PACER_KEYS` order; panics naming the field
+/// that does not parse.
+fn parse_pacer_line(line: &str) -> Vec<f64> {
+    let rest = line.strip_prefix("gcpacer: ").expect(line);
+    let fields: Vec<&str> = rest.split(' ').collect();
+    assert_eq!(fields.len(), PACER_KEYS.len(), "{line}");
+    fields
+        .iter()
+        .zip(PACER_KEYS)
+        .map(|(f, key)| {
+            let (k, v) = f.split_once('=').expect(line);
+            assert_eq!(k, key, "{line}");
+            if key == "cycle" {
+                v.parse::<u64>().expect(line) as f64
+            } else {
+                let (_, decimals) = v.split_once('.').expect(line);
+                assert_eq!(decimals.len(), 2, "two decimals in {key}: {line}");
+                v.parse().expect(line)
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn pacer_trace_lines_parse_field_by_field() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "pacer_child", "--nocapture", "--test-threads=1"])
+        .env("TRICOLOR_PACER_CHILD", "1")
+        .env("GCDEBUG", "gcpacertrace=1")
+        .env("GCPERCENT", "100")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("gcpacer:"))
+        .collect();
+    assert!(lines.len() >= 3, "too few gcpacer lines:\n{stderr}");
+    for (i, line) in lines.iter().enumerate() {
+        let v = parse_pacer_line(line);
+        let [cycle, trigger, goal, heap_end, live, over, assist, util, next_trigger, next_goal] =
+            v[..]
+        else {
+            unreachable!()
+        };
+        assert_eq!(cycle as usize, i + 1, "{line}");
+        assert!(trigger <= goal && next_trigger <= next_goal, "{line}");
+        assert!(live <= heap_end + 0.01, "{line}");
+        assert!((over - heap_end / goal).abs() <= 0.01, "{line}");
+        assert!(assist >= 0.0 && util >= 0.0, "{line}");
+        assert!(next_goal >= live, "{line}");
+    }
+}
+
+/// The line shows the record's own figures.
+#[test]
+fn pacer_trace_matches_the_cycle_record() {
+    let heap = HeapBuilder::new().build().unwrap();
+    let mut m = heap.mutator();
+    let _keep = m.root(m.alloc_array(100_000, |_| 0u64));
+    m.collect();
+    let r = heap.last_cycle().unwrap();
+    let v = parse_pacer_line(&r.pacer_trace());
+    let mb = |b: usize| b as f64 / (1 << 20) as f64;
+    let expect = [
+        r.number as f64,
+        mb(r.trigger),
+        mb(r.goal),
+        mb(r.heap_end),
+        mb(r.marked),
+        r.heap_end as f64 / r.goal as f64,
+        mb(r.assist_bytes),
+        r.worker_utilization,
+        mb(r.next_trigger),
+        mb(r.next_goal),
+    ];
+    for ((got, want), key) in v.iter().zip(expect).zip(PACER_KEYS) {
+        assert!((got - want).abs() <= 0.005, "{key}: {got} vs {want}");
+    }
+    assert!(r.marked >= 800_000, "the rooted array is live: {r:?}");
+}
