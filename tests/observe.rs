@@ -2,7 +2,7 @@
 //! per-mutator stats, the census), retention paths, stall reports and the
 //! pacer trace, checked against heaps whose contents the test knows.
 
-use tricolor::{Heap, HeapBuilder, Member, Trace};
+use tricolor::{DebugFlags, Heap, HeapBuilder, Member, Trace};
 
 /// 64-byte objects (header, link, 48 bytes of payload).
 #[derive(Trace, Default)]
@@ -16,7 +16,11 @@ struct Link {
 /// reported 0 MB marked with a 47 MB tree built during its mark).
 #[test]
 fn objects_allocated_while_marking_count_as_marked() {
-    let heap = HeapBuilder::new().build().unwrap();
+    let census_on = DebugFlags {
+        gccensus: true,
+        ..DebugFlags::default()
+    };
+    let heap = HeapBuilder::new().debug(census_on).build().unwrap();
     let mut m = heap.mutator();
     // Garbage past the trigger, then a safepoint: a cycle starts and marks
     // concurrently. If it is still running when the safepoint returns, it
@@ -58,6 +62,14 @@ fn objects_allocated_while_marking_count_as_marked() {
         record.marked,
         n * 64
     );
+    let census = heap.last_census().unwrap();
+    assert_eq!(census.cycle, cycle);
+    assert_eq!(
+        census.bytes, record.marked,
+        "the census counts black objects too"
+    );
+    let links = census.types.iter().find(|t| t.type_name.ends_with("Link"));
+    assert_eq!(links.unwrap().objects, n as u64);
     drop(list);
 }
 
@@ -286,4 +298,131 @@ fn pacer_trace_matches_the_cycle_record() {
         assert!((got - want).abs() <= 0.005, "{key}: {got} vs {want}");
     }
     assert!(r.marked >= 800_000, "the rooted array is live: {r:?}");
+}
+
+#[derive(Trace)]
+struct Named {
+    name: String,
+    link: Member<Link>,
+}
+
+/// The census counts each type's live objects, and sums to the marked heap.
+#[test]
+fn census_counts_live_objects_by_type_and_sums_to_marked() {
+    let heap = HeapBuilder::new().build().unwrap();
+    let mut m = heap.mutator();
+    let mut roots = Vec::new();
+    for i in 0..1000 {
+        let link = m.alloc(Link::default());
+        let named = m.alloc(Named {
+            name: format!("n{i}"),
+            link: Member::null(),
+        });
+        named.link.set(&m, Some(link));
+        roots.push(m.root(named));
+        m.alloc(Link::default()); // garbage
+    }
+    let array = m.root(m.alloc_array(50_000, |i| i as u64));
+    let census = m.census();
+    let record = heap.last_cycle().unwrap();
+    assert_eq!(census.cycle, record.number);
+    assert_eq!(census.bytes, record.marked);
+    assert_eq!(census.bytes, heap.stats().last_marked);
+    let by = |suffix: &str| {
+        census
+            .types
+            .iter()
+            .find(|t| t.type_name.ends_with(suffix))
+            .unwrap_or_else(|| panic!("no {suffix} in {census:?}"))
+            .clone()
+    };
+    assert_eq!(by("::Link").objects, 1000, "garbage links are not counted");
+    assert_eq!(by("::Named").objects, 1000);
+    let arrays = by("GcArray<u64>");
+    assert_eq!(arrays.objects, 1);
+    assert!(arrays.bytes >= 400_000, "{arrays:?}");
+    assert_eq!(census.types[0], arrays, "most bytes first");
+    assert_eq!(census.objects, census.types.iter().map(|t| t.objects).sum());
+    assert_eq!(heap.last_census(), Some(census));
+    drop((roots, array));
+}
+
+/// Runs in a child process (see `gccensus_lines_sum_to_the_gctrace_marked_heap`).
+#[test]
+fn census_child() {
+    if std::env::var("TRICOLOR_CENSUS_CHILD").is_err() {
+        return;
+    }
+    let heap = Heap::new();
+    let mut m = heap.mutator();
+    let _keep = m.root(m.alloc_array(200_000, |_| 1u64));
+    let mut kept = Vec::new();
+    for i in 0..200_000u64 {
+        let l = m.alloc(Link::default());
+        if i % 8 == 0 {
+            kept.push(m.root(l));
+        }
+        m.alloc(i.to_string());
+        m.safepoint();
+    }
+    m.collect();
+}
+
+#[test]
+fn gccensus_lines_sum_to_the_gctrace_marked_heap() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "census_child", "--nocapture", "--test-threads=1"])
+        .env("TRICOLOR_CENSUS_CHILD", "1")
+        .env("GCDEBUG", "gctrace=1,gccensus=1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let mut cycles = 0;
+    let mut marked_mb = None;
+    let (mut objects, mut bytes) = (0u64, 0usize);
+    for line in stderr.lines() {
+        if line.starts_with("gc ") {
+            // gc N @T P%: clock, cpu, H0->H1->M MB, ...
+            let heap = line.split(", ").nth(2).unwrap();
+            let m = heap
+                .split("->")
+                .nth(2)
+                .unwrap()
+                .strip_suffix(" MB")
+                .unwrap();
+            marked_mb = Some(m.parse::<usize>().unwrap());
+            continue;
+        }
+        let Some(rest) = line.strip_prefix("gccensus: ") else {
+            continue;
+        };
+        let f: Vec<&str> = rest.splitn(4, ' ').collect();
+        let value = |i: usize, key: &str| f[i].strip_prefix(key).expect(line).to_string();
+        assert_eq!(
+            value(0, "cycle=").parse::<usize>().unwrap(),
+            cycles + 1,
+            "{line}"
+        );
+        let o: u64 = value(1, "objects=").parse().unwrap();
+        let b: usize = value(2, "bytes=").parse().unwrap();
+        if f[3] == "total" {
+            assert_eq!(
+                (o, b),
+                (objects, bytes),
+                "the lines sum to the total: {line}"
+            );
+            assert_eq!(Some(b >> 20), marked_mb.take(), "{line}");
+            cycles += 1;
+            (objects, bytes) = (0, 0);
+        } else {
+            assert!(
+                f[3].starts_with("type=") || f[3].starts_with("others="),
+                "{line}"
+            );
+            objects += o;
+            bytes += b;
+        }
+    }
+    assert!(cycles >= 2, "too few censuses:\n{stderr}");
+    assert!(stderr.contains("type=alloc::string::String"), "{stderr}");
 }

@@ -386,6 +386,18 @@ impl AllocHeap {
         self.pool.lock().free.push(sp);
     }
 
+    /// Call `f(base, slot_size)` for every marked object of the heap (a
+    /// census). The caller keeps the marks stable: marking finished, the
+    /// sweep generation not yet advanced, no span allocated or freed
+    /// meanwhile (the collector calls it with every mutator stopped).
+    pub fn for_each_marked(&self, mut f: impl FnMut(usize, usize)) {
+        let pool = self.pool.lock();
+        for span in pool.all.iter().filter(|s| s.in_use()) {
+            let size = span.elem_size();
+            span.for_each_marked(|base| f(base, size));
+        }
+    }
+
     /// Spans currently in central lists (not cached by any thread).
     pub fn listed_spans(&self) -> usize {
         self.centrals.iter().map(Central::len).sum()

@@ -222,6 +222,20 @@ impl Span {
         self.mark_bits.set(index)
     }
 
+    /// Call `f` with the base of every marked slot, in address order. The
+    /// marks are only stable with marking finished and the span unswept.
+    pub(crate) fn for_each_marked(&self, mut f: impl FnMut(usize)) {
+        let nelems = self.nelems();
+        for w in 0..nelems.div_ceil(64) {
+            let mut bits = self.mark_bits.word(w) & low_bits(nelems - w * 64);
+            while bits != 0 {
+                let i = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                f(self.object_base(i));
+            }
+        }
+    }
+
     /// Whether slot `index` holds an object, as of the last sweep and the
     /// last time a thread cache returned the span.
     pub fn is_allocated(&self, index: usize) -> bool {

@@ -253,6 +253,8 @@ impl HeapBuilder {
             assist_bytes: AtomicUsize::new(0),
             background_ns: AtomicU64::new(0),
             root_watch: RootScanWatch::default(),
+            census_requests: AtomicUsize::new(0),
+            last_census: Mutex::new(None),
             mark_workers: self.mark_workers,
             mark_share: self.mark_cpu.map(|f| {
                 let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

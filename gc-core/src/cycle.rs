@@ -39,6 +39,7 @@ use std::sync::atomic::Ordering::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::census::Census;
 use crate::cputime::CpuTimer;
 use crate::heap::HeapInner;
 use crate::mark::checkmark;
@@ -331,6 +332,9 @@ impl HeapInner {
         // Live bytes: what the marker marked plus what was allocated black
         // (counted as the caches were flushed above).
         let marked = self.pool.take_marked_bytes() + self.alloc.take_black_bytes();
+        let census = self
+            .census_wanted()
+            .then(|| Census::take(&self.alloc, number));
         let heap_end = self.alloc.heap_live();
         self.marking.store(false, Release);
         self.alloc.next_sweep_generation();
@@ -403,6 +407,9 @@ impl HeapInner {
             h.last_marked = marked;
             h.last_cycle = Some(record.clone());
         }
+        if let Some(c) = &census {
+            *self.last_census.lock() = Some(c.clone());
+        }
         // End the cycle and publish its number in one critical section, so a
         // thread that starts the next one computes the next number (and
         // `collect` returns only once the record above is published).
@@ -420,6 +427,9 @@ impl HeapInner {
         }
         if self.debug.gcpacertrace {
             eprintln!("{}", record.pacer_trace());
+        }
+        if let (true, Some(c)) = (self.debug.gccensus, &census) {
+            eprint!("{c}");
         }
     }
 }

@@ -15,6 +15,7 @@ use gc_alloc::AllocHeap;
 use parking_lot::{Condvar, Mutex};
 
 use crate::builder::{GcError, HeapBuilder};
+use crate::census::Census;
 use crate::config::DebugFlags;
 use crate::cputime::CpuTimer;
 use crate::cycle::CycleState;
@@ -84,6 +85,10 @@ pub(crate) struct HeapInner {
     pub(crate) background_ns: AtomicU64,
     /// Reports mutators that hold up the root scans of a mark (`stall.rs`).
     pub(crate) root_watch: RootScanWatch,
+    /// Callers waiting for a census (`census.rs`): while non-zero, every
+    /// mark termination takes one.
+    pub(crate) census_requests: AtomicUsize,
+    pub(crate) last_census: Mutex<Option<Census>>,
     pub(crate) mark_workers: usize,
     /// Each worker's share of wall time while marking, `None` = unthrottled.
     pub(crate) mark_share: Option<f64>,

@@ -29,6 +29,7 @@
 mod array;
 mod barrier;
 mod builder;
+mod census;
 mod config;
 mod cputime;
 mod cycle;
@@ -58,6 +59,7 @@ mod world;
 
 pub use array::GcArray;
 pub use builder::{GcError, HeapBuilder};
+pub use census::{Census, TypeCensus, CENSUS_TOP};
 pub use config::{ConfigError, DebugFlags};
 pub use external::ExternalMemory;
 pub use gc::{Gc, Member};
