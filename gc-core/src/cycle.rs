@@ -134,7 +134,7 @@ impl HeapInner {
         self.alloc.finish_sweep();
         let heap_start = self.alloc.heap_live();
         let sweep_term_cpu = cpu.lap();
-        self.stop_world("sweep termination", number);
+        self.stop_world("sweep termination", Some(number));
         let t0 = Instant::now();
         cpu.lap();
         let _span = tracing::debug_span!("gc_mark_start", number).entered();
@@ -254,7 +254,7 @@ impl HeapInner {
         let mut retries = 0;
         let mut retry_cpu = Duration::ZERO;
         let (t_stop, cpu) = loop {
-            self.stop_world("mark termination", number);
+            self.stop_world("mark termination", Some(number));
             let t = Instant::now();
             let mut cpu = CpuTimer::start();
             // Every mutator is stopped: scan any root set still pending.

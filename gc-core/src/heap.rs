@@ -189,11 +189,11 @@ impl HeapInner {
             .fetch_add(cpu.elapsed().as_nanos() as u64, Relaxed);
     }
 
-    /// Stop the world for `what` (a phase of cycle `cycle`), reporting a
-    /// long wait for mutators (`stall.rs`); record how long each mutator
-    /// took to reach a safepoint, and what its cache has allocated.
-    /// Returns the wait.
-    pub(crate) fn stop_world(&self, what: &'static str, cycle: u64) -> Duration {
+    /// Stop the world for `what` (a phase of `cycle`, if it is one),
+    /// reporting a long wait for mutators (`stall.rs`); record how long
+    /// each mutator took to reach a safepoint, and what its cache has
+    /// allocated. Returns the wait.
+    pub(crate) fn stop_world(&self, what: &'static str, cycle: Option<u64>) -> Duration {
         self.poll_all();
         let wait = self.world.stop(&mut StallWatch::new(self, what, cycle));
         let now = Instant::now();

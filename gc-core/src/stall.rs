@@ -34,13 +34,18 @@ pub(crate) const DEFAULT_STALL_WARN_MS: u64 = 5000;
 pub(crate) struct StallWatch<'a> {
     heap: &'a HeapInner,
     what: &'static str,
-    cycle: u64,
+    cycle: Option<u64>,
     next: Option<Duration>,
 }
 
 impl<'a> StallWatch<'a> {
-    /// Watch a stop-the-world wait for `what` (e.g. "sweep termination").
-    pub(crate) fn new(heap: &'a HeapInner, what: &'static str, cycle: u64) -> StallWatch<'a> {
+    /// Watch a stop-the-world wait for `what` (e.g. "sweep termination"),
+    /// a phase of `cycle` if it is one.
+    pub(crate) fn new(
+        heap: &'a HeapInner,
+        what: &'static str,
+        cycle: Option<u64>,
+    ) -> StallWatch<'a> {
         StallWatch {
             heap,
             what,
@@ -72,13 +77,12 @@ impl<'a> StallWatch<'a> {
         }
         let due = next.saturating_mul(2).max(waited);
         self.next = Some(due);
-        self.heap.report_stall(
-            &format!("to stop the world ({}, cycle {})", self.what, self.cycle),
-            "not at a safepoint",
-            waited,
-            due,
-            |_| true,
-        );
+        let what = match self.cycle {
+            Some(n) => format!("to stop the world ({}, cycle {n})", self.what),
+            None => format!("to stop the world ({})", self.what),
+        };
+        self.heap
+            .report_stall(&what, "not at a safepoint", waited, due, |_| true);
     }
 }
 
