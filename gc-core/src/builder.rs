@@ -16,6 +16,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::config::{self, ConfigError, DebugFlags};
 use crate::cycle::CycleState;
+use crate::events::CycleCallback;
 use crate::grey::GreyPool;
 use crate::heap::{Heap, HeapInner, History};
 use crate::nanbox::ADDRESS_LIMIT;
@@ -24,6 +25,7 @@ use crate::pacer::Pacer;
 use crate::roots::SlotTable;
 use crate::signal::{spawn_worker, Signal};
 use crate::stall::RootScanWatch;
+use crate::stats::CycleRecord;
 use crate::sweep::background_sweep;
 use crate::weak::WeakTable;
 use crate::world::World;
@@ -93,6 +95,7 @@ pub struct HeapBuilder {
     debug: DebugFlags,
     mark_workers: usize,
     mark_cpu: Option<f64>,
+    on_cycle: Option<CycleCallback>,
 }
 
 impl Default for HeapBuilder {
@@ -113,6 +116,7 @@ impl HeapBuilder {
             debug: DebugFlags::default(),
             mark_workers: (cores / 4).max(1),
             mark_cpu: None,
+            on_cycle: None,
         }
     }
 
@@ -168,6 +172,37 @@ impl HeapBuilder {
     /// leave idle, as Go's idle mark workers do, which ends marks sooner.
     pub fn mark_cpu_fraction(mut self, fraction: Option<f64>) -> Self {
         self.mark_cpu = fraction;
+        self
+    }
+
+    /// Call `f` with each cycle's figures as the cycle ends, on the thread
+    /// that finished it (a mark worker, or with `gcstoptheworld` the thread
+    /// that started it), after the world has restarted and with no lock
+    /// held; it may run after the `collect` call that started the cycle
+    /// has returned. Keep it short (sending the record down a channel is
+    /// the intended use): with a single mark worker, the next cycle's mark
+    /// waits for it. It must not collect or wait for a cycle.
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use tricolor::HeapBuilder;
+    ///
+    /// let (tx, rx) = mpsc::channel();
+    /// let heap = HeapBuilder::new()
+    ///     .on_cycle(move |record| {
+    ///         let _ = tx.send(record.clone());
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// let mut m = heap.mutator();
+    /// let _kept = m.root(m.alloc([1u64; 32]));
+    /// m.collect();
+    /// let record = rx.recv().unwrap();
+    /// assert_eq!(record.number, 1);
+    /// assert!(record.marked >= 264);
+    /// ```
+    pub fn on_cycle(mut self, f: impl Fn(&CycleRecord) + Send + Sync + 'static) -> Self {
+        self.on_cycle = Some(CycleCallback(Arc::new(f)));
         self
     }
 
@@ -255,6 +290,8 @@ impl HeapBuilder {
             root_watch: RootScanWatch::default(),
             census_requests: AtomicUsize::new(0),
             last_census: Mutex::new(None),
+            on_cycle: self.on_cycle,
+            sweep_span: Mutex::new(None),
             mark_workers: self.mark_workers,
             mark_share: self.mark_cpu.map(|f| {
                 let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

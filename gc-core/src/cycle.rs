@@ -40,7 +40,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::census::Census;
+use tracing::field::Empty;
+use tracing::span::EnteredSpan;
+
 use crate::cputime::CpuTimer;
+use crate::events::us;
 use crate::heap::HeapInner;
 use crate::mark::checkmark;
 use crate::mutator::MutatorShared;
@@ -63,6 +67,8 @@ pub(crate) struct CycleState {
     /// The pacer's trigger and goal when the cycle started.
     pub(crate) trigger: usize,
     pub(crate) goal: usize,
+    /// The `gc_mark` span, open while the concurrent mark runs.
+    pub(crate) mark_span: Option<tracing::Span>,
 }
 
 /// Objects a background worker scans between checks of its CPU share and of
@@ -130,20 +136,36 @@ impl HeapInner {
                 ..CycleState::default()
             };
         }
-        // Sweep termination work happens before the pause.
+        // Sweep termination work happens before the pause: the previous
+        // cycle's sweep ends here if not before.
+        let sweep_span = self.sweep_span.lock().take();
         self.alloc.finish_sweep();
+        drop(sweep_span);
         let heap_start = self.alloc.heap_live();
         let sweep_term_cpu = cpu.lap();
-        self.stop_world("sweep termination", Some(number));
-        let t0 = Instant::now();
-        cpu.lap();
-        let _span = tracing::debug_span!("gc_mark_start", number).entered();
-        let mutators: Vec<Arc<MutatorShared>> = self.mutators.lock().clone();
-        let root_slots = mutators.iter().map(|m| m.roots.len()).sum();
         let (trigger, goal) = {
             let p = self.pacer.lock();
             (p.trigger, p.goal)
         };
+        let span = tracing::debug_span!(
+            target: "tricolor",
+            "gc_sweep_termination",
+            cycle = number,
+            heap_before = heap_start,
+            trigger,
+            goal,
+            workers = self.mark_workers,
+            forced,
+            stop_wait_us = Empty,
+            pause_us = Empty,
+        )
+        .entered();
+        let wait = self.stop_world("sweep termination", Some(number));
+        span.record("stop_wait_us", us(wait));
+        let t0 = Instant::now();
+        cpu.lap();
+        let mutators: Vec<Arc<MutatorShared>> = self.mutators.lock().clone();
+        let root_slots = mutators.iter().map(|m| m.roots.len()).sum();
         {
             let mut st = self.cycle.lock();
             st.heap_start = heap_start;
@@ -167,7 +189,7 @@ impl HeapInner {
             mutators.iter().for_each(|m| self.scan_roots(m));
             tracer.drain_pool(&self.pool, None);
             self.cycle.lock().mark_start = Some(Instant::now());
-            self.finish_cycle(t0, Instant::now(), cpu, Duration::ZERO);
+            self.finish_cycle(t0, Instant::now(), cpu, Duration::ZERO, span);
             return Some(number);
         }
         self.root_watch.reset(self.stall_threshold());
@@ -185,15 +207,28 @@ impl HeapInner {
         self.assist_ratio.store(ratio.to_bits(), Relaxed);
         self.alloc.set_trigger(goal);
         let t1 = Instant::now();
+        span.record("pause_us", us(t1 - t0));
+        drop(span);
+        // Opened before the world restarts: the mark cannot end before.
+        let mark_span = tracing::debug_span!(
+            target: "tricolor",
+            parent: None,
+            "gc_mark",
+            cycle = number,
+            heap_start,
+            goal,
+            workers = self.mark_workers,
+            root_slots,
+        );
+        mark_span.in_scope(|| tracing::debug!(target: "tricolor", "concurrent mark started"));
         {
             let mut st = self.cycle.lock();
             st.stw1 = t1 - t0;
             st.stw1_cpu = cpu.lap();
             st.mark_start = Some(t1);
+            st.mark_span = Some(mark_span);
         }
         self.record_pause(t1 - t0);
-        // Logged before the world restarts: the mark cannot end before.
-        tracing::debug!(root_slots, "concurrent mark started");
         self.world.start();
         self.terminating.store(false, Release);
         self.marker.raise();
@@ -251,6 +286,20 @@ impl HeapInner {
     /// Stop the world and finish the mark (see the module comment).
     fn mark_termination(self: &Arc<Self>) {
         let number = self.cycles.load(Acquire) + 1;
+        let mark_span = self.cycle.lock().mark_span.take();
+        drop(mark_span);
+        let span = tracing::debug_span!(
+            target: "tricolor",
+            "gc_mark_termination",
+            cycle = number,
+            retries = Empty,
+            heap_end = Empty,
+            marked = Empty,
+            next_goal = Empty,
+            next_trigger = Empty,
+            pause_us = Empty,
+        )
+        .entered();
         let mut retries = 0;
         let mut retry_cpu = Duration::ZERO;
         let (t_stop, cpu) = loop {
@@ -283,22 +332,25 @@ impl HeapInner {
             }
             std::thread::yield_now();
         }
-        self.finish_cycle(t_stop, t_stop, cpu, retry_cpu);
+        span.record("retries", retries);
+        self.finish_cycle(t_stop, t_stop, cpu, retry_cpu, span);
     }
 
     /// Mark termination proper, with the world stopped since `t_stop`: weak
     /// references, caches, sweep generation, pacer, stats; then restart the
     /// world. `cpu` times this thread since the stop; `earlier_cpu` is what
-    /// it used in earlier stops of this mark termination.
+    /// it used in earlier stops of this mark termination. `span` is the
+    /// phase's (`gc_mark_termination`, or with `gcstoptheworld` the
+    /// cycle's), closed here once the world runs.
     fn finish_cycle(
         &self,
         t_stop: Instant,
         mark_end: Instant,
         cpu: CpuTimer,
         earlier_cpu: Duration,
+        span: EnteredSpan,
     ) {
         let number = self.cycles.load(Relaxed) + 1;
-        let _span = tracing::debug_span!("gc_mark_termination", number).entered();
         let mutators: Vec<Arc<MutatorShared>> = self.mutators.lock().clone();
         // First return every cached span: that marks the objects allocated
         // black since they were cached (allocate-black by range, gc-alloc's
@@ -315,7 +367,7 @@ impl HeapInner {
             }
             self.globals.for_each(|s| roots.push(s.load(Acquire)));
             let reached = checkmark(&self.alloc, roots);
-            tracing::debug!(reached, "checkmark passed");
+            tracing::debug!(target: "tricolor", reached, "checkmark passed");
         }
         self.weaks.for_each(|s| {
             let p = s.load(Relaxed);
@@ -420,8 +472,25 @@ impl HeapInner {
         }
         self.world.start();
         self.cycle_done.notify_all();
+        span.record("heap_end", heap_end);
+        span.record("marked", marked);
+        span.record("next_goal", next_goal);
+        span.record("next_trigger", next_trigger);
+        span.record("pause_us", us(t_end - t_stop));
+        tracing::debug!(target: "tricolor", "cycle done");
+        drop(span);
+        let sweep_span = tracing::debug_span!(
+            target: "tricolor",
+            parent: None,
+            "gc_sweep",
+            cycle = number,
+            heap_live = marked,
+        );
+        *self.sweep_span.lock() = Some((number, sweep_span));
         self.sweeper.raise();
-        tracing::debug!(number, stw2 = ?record.mark_termination_pause, marked, "cycle done");
+        if let Some(f) = &self.on_cycle {
+            (f.0)(&record);
+        }
         if self.debug.gctrace {
             eprintln!("{}", record.gctrace());
         }

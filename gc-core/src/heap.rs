@@ -19,6 +19,7 @@ use crate::census::Census;
 use crate::config::DebugFlags;
 use crate::cputime::CpuTimer;
 use crate::cycle::CycleState;
+use crate::events::CycleCallback;
 use crate::grey::GreyPool;
 use crate::mark::Tracer;
 use crate::mutator::{attached_here, Mutator, MutatorShared};
@@ -89,6 +90,11 @@ pub(crate) struct HeapInner {
     /// mark termination takes one.
     pub(crate) census_requests: AtomicUsize,
     pub(crate) last_census: Mutex<Option<Census>>,
+    /// `HeapBuilder::on_cycle` (`events.rs`).
+    pub(crate) on_cycle: Option<CycleCallback>,
+    /// The `gc_sweep` span of the sweep in progress and its cycle, closed
+    /// by whoever sees that sweep finish (`events.rs`).
+    pub(crate) sweep_span: Mutex<Option<(u64, tracing::Span)>>,
     pub(crate) mark_workers: usize,
     /// Each worker's share of wall time while marking, `None` = unthrottled.
     pub(crate) mark_share: Option<f64>,

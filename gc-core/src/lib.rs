@@ -17,6 +17,53 @@
 //! - [`Trace`], normally derived, which tells the marker where a type keeps
 //!   its GC pointers.
 //!
+//! # Seeing inside the heap
+//!
+//! What is filling the heap, who keeps an object alive, why the collector
+//! waited:
+//! - **Census by type**: [`Mutator::census`] / [`Heap::census`] run a cycle
+//!   and count its live objects and bytes per type ([`Census`]);
+//!   `GCDEBUG=gccensus=1` prints the top types after every cycle in a
+//!   fixed format (see [`Census`]'s module docs, `census.rs`). The total is
+//!   the cycle's marked heap exactly.
+//! - **Why is this alive**: [`Mutator::path_to`] returns one shortest
+//!   [`RetentionPath`] from a root (global, or a mutator's, with its thread
+//!   and attach site) to an object, naming the type of each object on the
+//!   way.
+//! - **Stalls**: when stopping the world, or a concurrent mark's root
+//!   scans, waits longer than `GCDEBUG=stallwarn=<ms>` (default 5000) for a
+//!   mutator that is not at a safepoint, stderr gets a `tricolor: stall:`
+//!   report naming it (thread, id, where it was attached) and the usual
+//!   causes, again each time the wait doubles.
+//! - **Per-cycle figures**: `GCDEBUG=gctrace=1` (Go's format, CPU from
+//!   thread CPU clocks) and `GCDEBUG=gcpacertrace=1` (trigger, goal, heap at
+//!   mark end, assists, worker utilisation) print a line each; the same
+//!   numbers come as a [`CycleRecord`] from [`Heap::last_cycle`] or, for
+//!   every cycle, from [`HeapBuilder::on_cycle`]. [`Heap::stats`] has the
+//!   totals ([`GcStats`]) and per-mutator figures ([`MutatorStats`]).
+//! - **`tracing`**: each phase of a cycle is a span (target `tricolor`,
+//!   level DEBUG): `gc_sweep_termination`, `gc_mark`,
+//!   `gc_mark_termination`, `gc_sweep`, in cycle order, with the cycle
+//!   number, heap sizes, goal, pause and workers as fields (`events.rs`
+//!   lists them). For example, with `tracing-subscriber`:
+//!
+//! ```
+//! use tracing_subscriber::fmt::format::FmtSpan;
+//!
+//! // Print each phase's span with its fields and duration when it closes.
+//! let _ = tracing_subscriber::fmt()
+//!     .with_max_level(tracing::Level::DEBUG)
+//!     .with_span_events(FmtSpan::CLOSE)
+//!     .with_writer(std::io::stderr)
+//!     .try_init();
+//! let heap = tricolor::Heap::new();
+//! let mut m = heap.mutator();
+//! m.collect();
+//! // stderr, one line per span as it closes, e.g.:
+//! // ... DEBUG gc_sweep_termination{cycle=1 heap_before=0 trigger=3984589 goal=4194304
+//! //     workers=1 forced=true stop_wait_us=0 pause_us=4}: tricolor: close time.busy=14.0µs ...
+//! ```
+//!
 //! Files, one concept each: `object` (layout and headers), `gc` (`Gc`,
 //! `Member`), `nanbox` (`NanBox`), `array` (`GcArray`), `roots`, `weak`,
 //! `weak_map` (`WeakMap`, `WeakSet`), `identity` (`Eq`/`Hash`/`{:p}` of
@@ -24,7 +71,10 @@
 //! its termination), `world` (stop-the-world handshake),
 //! `mutator`, `builder` (settings), `heap` (the shared instance), `cycle` (one collection), `pacer`, `sweep` (background sweeper),
 //! `signal` (waking background threads), `sync` (the primitives loom models swap),
-//! `config` (environment), `stats` (counters and gctrace).
+//! `config` (environment), `stats` (counters, `CycleRecord`, gctrace and gcpacer lines),
+//! `cputime` (thread CPU clocks), `mutator_stats` (per-mutator identity and figures),
+//! `census` (live heap by type), `paths` (retention paths), `stall` (stall reports),
+//! `events` (tracing spans, the per-cycle callback).
 
 mod array;
 mod barrier;
@@ -33,6 +83,7 @@ mod census;
 mod config;
 mod cputime;
 mod cycle;
+mod events;
 mod external;
 mod gc;
 mod grey;

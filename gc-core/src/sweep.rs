@@ -6,6 +6,7 @@
 //! is left before stopping the world, so this thread only takes work off the
 //! mutators.
 
+use std::sync::atomic::Ordering::Acquire;
 use std::sync::Arc;
 
 use crate::cputime::CpuTimer;
@@ -14,7 +15,15 @@ use crate::heap::HeapInner;
 /// One round of background sweeping (run on the sweeper thread).
 pub(crate) fn background_sweep(heap: &Arc<HeapInner>) {
     let cpu = CpuTimer::start();
+    let cycle = heap.cycles.load(Acquire);
     while heap.alloc.sweep_one() {}
+    // That cycle's sweep is done, unless a later cycle has ended meanwhile
+    // (then its own sweep has begun and its span stays open).
+    let mut span = heap.sweep_span.lock();
+    if span.as_ref().is_some_and(|(n, _)| *n == cycle) {
+        *span = None;
+    }
+    drop(span);
     heap.scavenge();
     heap.add_gc_cpu(cpu.elapsed());
 }
