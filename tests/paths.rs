@@ -91,7 +91,7 @@ fn path_to_names_the_global_root_and_each_type_on_the_way() {
     // Without the global root, the longer path from the mutator's root.
     drop(forgotten);
     let path = m.path_to(&w).expect("the payload is still reachable");
-    assert!(matches!(path.root, RootKind::Mutator { .. }), "{path}");
+    assert!(matches!(path.root, RootKind::Thread { .. }), "{path}");
     assert_eq!(path.steps.len(), 5, "{path}");
 
     drop(detour);
@@ -128,7 +128,7 @@ fn path_to_names_the_mutator_thread_holding_the_object() {
     let (w, line) = m.blocking(|| from_holder.recv().unwrap());
     let path = m.path_to(&w).expect("held by the other thread");
     match &path.root {
-        RootKind::Mutator {
+        RootKind::Thread {
             thread_name,
             attached_at,
             ..

@@ -174,7 +174,6 @@ impl HeapInner {
             st.trigger = trigger;
             st.goal = goal;
         }
-        self.assist_bytes.store(0, Relaxed);
         // Global roots are scanned in the pause; each mutator's root set is
         // scanned after it, by the mutator at its next safepoint or by a mark
         // worker while the mutator is parked or in a safe region.

@@ -39,8 +39,10 @@ use crate::weak::Weak;
 pub enum RootKind {
     /// A [`GlobalRoot`].
     Global,
-    /// A [`Root`] of a mutator.
-    Mutator {
+    /// A [`Root`] of a mutator, named by the mutator's thread. (Not
+    /// `Mutator`: a second item of that name would make compiler errors
+    /// about `Mutator` print its full path.)
+    Thread {
         /// The mutator's thread name, if it has one.
         thread_name: Option<String>,
         /// The mutator's thread.
@@ -86,7 +88,7 @@ impl fmt::Display for RetentionPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.root {
             RootKind::Global => write!(f, "global root")?,
-            RootKind::Mutator {
+            RootKind::Thread {
                 thread_name,
                 thread_id,
                 attached_at,
@@ -206,7 +208,7 @@ impl HeapInner {
         };
         self.globals.for_each(|s| visit_root(s.load(Acquire), 0));
         for m in self.mutators.lock().iter() {
-            kinds.push(RootKind::Mutator {
+            kinds.push(RootKind::Thread {
                 thread_name: m.info.thread_name.clone(),
                 thread_id: m.info.thread_id,
                 attached_at: m.info.attached_at,

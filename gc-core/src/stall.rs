@@ -32,7 +32,7 @@ pub(crate) const DEFAULT_STALL_WARN_MS: u64 = 5000;
 /// One wait the collector may report: the first report is due at the
 /// threshold, each later one when the wait has doubled.
 pub(crate) struct StallWatch<'a> {
-    heap: &'a HeapInner,
+    heap: Option<&'a HeapInner>,
     what: &'static str,
     cycle: Option<u64>,
     next: Option<Duration>,
@@ -47,10 +47,21 @@ impl<'a> StallWatch<'a> {
         cycle: Option<u64>,
     ) -> StallWatch<'a> {
         StallWatch {
-            heap,
+            heap: Some(heap),
             what,
             cycle,
             next: heap.stall_threshold(),
+        }
+    }
+
+    /// A watch that never reports, for a `World` without a heap (tests).
+    #[cfg(test)]
+    pub(crate) fn off() -> StallWatch<'static> {
+        StallWatch {
+            heap: None,
+            what: "",
+            cycle: None,
+            next: None,
         }
     }
 
@@ -68,7 +79,7 @@ impl<'a> StallWatch<'a> {
     /// the mutator registry's lock and each mutator's `running` lock,
     /// neither of which is ever held while waiting for the world's.
     pub(crate) fn report_if_due(&mut self, start: Instant) {
-        let Some(next) = self.next else {
+        let (Some(heap), Some(next)) = (self.heap, self.next) else {
             return;
         };
         let waited = start.elapsed();
@@ -81,8 +92,7 @@ impl<'a> StallWatch<'a> {
             Some(n) => format!("to stop the world ({}, cycle {n})", self.what),
             None => format!("to stop the world ({})", self.what),
         };
-        self.heap
-            .report_stall(&what, "not at a safepoint", waited, due, |_| true);
+        heap.report_stall(&what, "not at a safepoint", waited, due, |_| true);
     }
 }
 
@@ -190,6 +200,15 @@ pub(crate) fn stall_report(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_watch_that_is_off_never_reports() {
+        let world = crate::world::World::default();
+        let mut watch = StallWatch::off();
+        assert_eq!(watch.time_left(Instant::now()), None);
+        world.stop(&mut watch);
+        world.start();
+    }
 
     #[test]
     fn root_scan_reports_come_once_per_doubling() {
