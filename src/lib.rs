@@ -172,7 +172,7 @@
 //! | `GCPERCENT` | `100` | Heap growth between cycles: each cycle aims to end before the heap reaches what the last mark found live plus this many percent (at least 4 MiB × `GCPERCENT`/100). `off` disables automatic collection. |
 //! | `GCMEMLIMIT` | `off` | Soft memory limit (`512MiB`; suffixes `B`, `KiB`, `MiB`, `GiB`, `TiB`). Cycles come more often as the heap approaches it; allocation does not fail because of it. |
 //! | `GCRESERVE` | `64GiB` | Address space reserved for the heap, same units. It costs no memory but caps the heap; if the OS refuses an explicit size, building the heap fails (the default falls back to less). |
-//! | `GCDEBUG` | | Comma-separated `key=1` / `key=0` switches, listed below. |
+//! | `GCDEBUG` | | Comma-separated `key=value` settings, listed below. |
 //!
 //! `GCDEBUG` keys (the fields of [`DebugFlags`]):
 //! - `gctrace=1`: print one line per cycle to stderr, in Go's format (below).
@@ -183,11 +183,16 @@
 //!   collector bug or a wrong `unsafe impl Trace` show up at once).
 //! - `gcstoptheworld=1`: do the whole mark inside one pause, as a reference
 //!   to compare the concurrent collector with.
+//! - `gcpacertrace=1`: print the pacer's line per cycle (see
+//!   [Seeing inside the heap](#seeing-inside-the-heap)).
+//! - `gccensus=1`: print the live heap by type after each cycle (same).
+//! - `stallwarn=<ms>`: after how long a wait for a mutator that does not
+//!   reach a safepoint is reported on stderr (default 5000; 0: never).
 //!
 //! An unknown `GCDEBUG` key is ignored, with one warning on stderr, as Go
 //! ignores unknown `GODEBUG` keys; a bad value of a known key is an error.
-//! The collector also emits `tracing` debug events and spans for each
-//! cycle's phases.
+//! The collector also emits `tracing` spans for each cycle's phases (see
+//! [Seeing inside the heap](#seeing-inside-the-heap)).
 //!
 //! ## Reading gctrace
 //!
@@ -196,19 +201,21 @@
 //! ```
 //!
 //! - `gc 7`: the cycle number; `@1.032s`: when it started, since the heap
-//!   was built; `3%`: the share of CPU time spent collecting since then.
+//!   was built; `3%`: the share of all cores' time since then that the
+//!   collector's threads used ([`GcStats::gc_cpu_fraction`]).
 //! - `0.018+2.1+0.041 ms clock`: wall time of the first pause (sweep
 //!   termination: marking switched on), the concurrent mark, and the second
 //!   pause (mark termination). Pauses are timed from the moment every
 //!   mutator has stopped; how long threads took to reach a safepoint is
 //!   [`GcStats::stop_wait_max`].
-//! - `0.036+0.9/1.8/0.2+0.082 ms cpu`: CPU time of the first pause (its
-//!   wall time times the threads it held), marking split into mutator
-//!   assists / background workers / idle workers, and the second pause.
-//!   (Go's idle workers mark on otherwise idle processors; here every
-//!   background worker's time is in the middle figure and idle is 0.)
+//! - `0.036+0.9/1.8/0+0.082 ms cpu`: CPU time the collecting thread used in
+//!   the first pause, marking split into mutator assists / background
+//!   workers / idle workers, and the second pause, all read from the
+//!   threads' own CPU clocks (Go multiplies its pauses by its thread
+//!   count). Go's idle workers mark on otherwise idle processors; here every
+//!   background worker's time is in the middle figure and idle is 0.
 //! - `38->40->21 MB`: the heap when marking started, when it ended, and
-//!   what the mark found live. `42 MB goal`: the heap size this cycle aimed
+//!   what the mark found live (including what was allocated during it). `42 MB goal`: the heap size this cycle aimed
 //!   to finish under.
 //! - `0 MB stacks`: the bytes of the mutators' root tables (Go's goroutine
 //!   stacks); `0 MB globals`: of the global root table.
@@ -218,6 +225,88 @@
 //! Durations under 10 ms show two significant digits, longer ones whole
 //! milliseconds, as Go prints them. [`Heap::stats`] returns the same
 //! figures and more as a [`GcStats`].
+//!
+//! ## Seeing inside the heap
+//!
+//! What is filling the heap, who keeps an object alive, why the collector
+//! waited:
+//!
+//! - **Census by type.** [`Mutator::census`] (or [`Heap::census`] on a
+//!   thread without a mutator) runs a cycle and returns a [`Census`]: live
+//!   objects and bytes per type, most bytes first; its total is the cycle's
+//!   marked heap. `GCDEBUG=gccensus=1` prints the top [`CENSUS_TOP`] types
+//!   after each cycle, then the rest and the total (the type name is the
+//!   rest of its line):
+//!   ```text
+//!   gccensus: cycle=3 objects=524288 bytes=16777216 type=binary_trees::trees::Node<()>
+//!   gccensus: cycle=3 objects=2 bytes=96 type=alloc::string::String
+//!   gccensus: cycle=3 objects=524290 bytes=16777312 total
+//!   ```
+//!   A census reads every live object's header inside the mark termination
+//!   pause (binary-trees: about 3 ns per object); cycles without one pay
+//!   nothing for it.
+//! - **Why is this alive.** [`Mutator::path_to`] stops the world and
+//!   returns one shortest [`RetentionPath`] from a root to an object: the
+//!   root (a [`GlobalRoot`], or a mutator's [`Root`] with its thread and
+//!   where it was attached) and the type and address of each object on the
+//!   way.
+//!
+//! ```
+//! use tricolor::{GlobalRoot, Heap, Member, RootKind, Trace, Weak};
+//!
+//! #[derive(Trace)]
+//! struct Session { buffer: Member<Vec<u8>> }
+//!
+//! let heap = Heap::new();
+//! let mut m = heap.mutator();
+//! let buffer = m.alloc(vec![0u8; 4096]);
+//! let session = m.alloc(Session { buffer: buffer.into() });
+//! let _registry = GlobalRoot::new(&m, session); // forgotten: a leak
+//! let w = Weak::new(&m, buffer);
+//! m.collect();
+//!
+//! let path = m.path_to(&w).expect("still reachable");
+//! assert_eq!(path.root, RootKind::Global);
+//! assert!(path.steps[0].type_name.ends_with("Session"));
+//! println!("{path}"); // global root / -> ...::Session @ 0x... / -> alloc::vec::Vec<u8> @ 0x...
+//! ```
+//!
+//! - **Stalls.** A stop-the-world (or a concurrent mark's root scans) that
+//!   waits longer than `GCDEBUG=stallwarn=<ms>` for a mutator prints which
+//!   ones, how long, and the usual causes, then again each time the wait
+//!   doubles:
+//!   ```text
+//!   tricolor: stall: waited 5.00 s to stop the world (mark termination, cycle 3) for 1 mutator not at a safepoint:
+//!   tricolor: stall:   thread "loader" (ThreadId(7)), attached at src/main.rs:41:22
+//!   tricolor: stall: usual causes: a blocking call (thread join, lock, channel receive, sleep, I/O) outside Mutator::blocking, or a long loop without Mutator::safepoint; next report at 10.00 s
+//!   ```
+//!   [`MutatorStats::safepoint_wait_max`] keeps each mutator's longest wait.
+//! - **The pacer.** `GCDEBUG=gcpacertrace=1` prints per cycle the trigger
+//!   and goal it ran against, the heap at mark end, the live heap, their
+//!   ratio (above 1.00: the mark overshot its goal), assist work, worker
+//!   utilisation and the next trigger and goal
+//!   ([`CycleRecord::pacer_trace`] defines the format):
+//!   ```text
+//!   gcpacer: cycle=12 trigger_mb=8.00 goal_mb=16.00 heap_end_mb=15.20 live_mb=7.90 end_over_goal=0.95 assist_mb=0.50 worker_util=0.98 next_trigger_mb=14.10 next_goal_mb=15.80
+//!   ```
+//! - **Numbers, not text.** Each cycle's figures are a [`CycleRecord`]:
+//!   the latest from [`Heap::last_cycle`], every one through
+//!   [`HeapBuilder::on_cycle`]. [`Heap::stats`] has the totals and one
+//!   [`MutatorStats`] per attached mutator (thread, attach site, safepoint
+//!   wait, time parked, bytes allocated).
+//! - **`tracing`.** Each phase of a cycle is a span (target `tricolor`,
+//!   level DEBUG), in cycle order and never overlapping:
+//!   `gc_sweep_termination`, `gc_mark`, `gc_mark_termination`, `gc_sweep`,
+//!   with the cycle number, heap sizes, goal, pause and workers as fields.
+//!   With `tracing-subscriber`:
+//!   ```ignore
+//!   tracing_subscriber::fmt()
+//!       .with_max_level(tracing::Level::DEBUG)
+//!       .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+//!       .init();
+//!   // stderr, per phase: ... DEBUG gc_mark_termination{cycle=1 retries=0 heap_end=...
+//!   //   marked=... next_goal=... pause_us=20}: tricolor: close time.busy=...
+//!   ```
 
 pub use gc_core::*;
 pub use gc_macros::Trace;
