@@ -104,6 +104,7 @@ mod loom_models {
     use loom::thread;
 
     use super::World;
+    use crate::stall::StallWatch;
 
     /// A mutator: attach, work (counted in `inside`), stop at a safepoint
     /// if asked, work again, detach. `inside` counts mutators between
@@ -137,7 +138,7 @@ mod loom_models {
                     thread::spawn(move || mutator(&w, &i))
                 })
                 .collect();
-            world.stop();
+            world.stop(&mut StallWatch::off());
             assert_eq!(inside.load(SeqCst), 0, "a mutator ran after stop returned");
             thread::yield_now();
             assert_eq!(inside.load(SeqCst), 0, "a mutator started while stopped");
@@ -160,7 +161,7 @@ mod loom_models {
             let stopper = {
                 let (w, i, s) = (world.clone(), inside.clone(), stoppers.clone());
                 thread::spawn(move || {
-                    w.stop();
+                    w.stop(&mut StallWatch::off());
                     assert_eq!(s.fetch_add(1, SeqCst), 0, "two stops overlap");
                     assert_eq!(i.load(SeqCst), 0, "a mutator ran while stopped");
                     s.fetch_sub(1, SeqCst);
@@ -171,7 +172,7 @@ mod loom_models {
                 let (w, i) = (world.clone(), inside.clone());
                 thread::spawn(move || mutator(&w, &i))
             };
-            world.stop();
+            world.stop(&mut StallWatch::off());
             assert_eq!(stoppers.fetch_add(1, SeqCst), 0, "two stops overlap");
             assert_eq!(inside.load(SeqCst), 0, "a mutator ran while stopped");
             stoppers.fetch_sub(1, SeqCst);
