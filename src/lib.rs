@@ -234,7 +234,8 @@
 //! - **Census by type.** [`Mutator::census`] (or [`Heap::census`] on a
 //!   thread without a mutator) runs a cycle and returns a [`Census`]: live
 //!   objects and bytes per type, most bytes first; its total is the cycle's
-//!   marked heap. `GCDEBUG=gccensus=1` prints the top [`CENSUS_TOP`] types
+//!   marked heap (less any [`ExternalMemory`], which that also counts).
+//!   `GCDEBUG=gccensus=1` prints the top [`CENSUS_TOP`] types
 //!   after each cycle, then the rest and the total (the type name is the
 //!   rest of its line):
 //!   ```text

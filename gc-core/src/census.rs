@@ -10,7 +10,9 @@
 //!
 //! Sizes are slot sizes (the object's header, value and size-class
 //! rounding; a large object's whole pages), the unit of the marked bytes in
-//! gctrace, so a census's total equals the cycle's marked bytes exactly.
+//! gctrace, so a census's total equals the cycle's marked bytes exactly
+//! unless objects hold [`ExternalMemory`](crate::ExternalMemory): the
+//! marked bytes count it too, the census only heap slots.
 //!
 //! `GCDEBUG=gccensus=1` prints after each cycle's gctrace line, to stderr,
 //! one line per type for the [`CENSUS_TOP`] types with the most bytes
@@ -83,7 +85,8 @@ pub struct Census {
     pub cycle: u64,
     /// Live objects in all.
     pub objects: u64,
-    /// Live bytes in all: equal to the cycle's marked bytes.
+    /// Live bytes in all: the cycle's marked bytes less the external memory
+    /// counted in them.
     pub bytes: usize,
     /// One entry per type, most bytes first (ties by name).
     pub types: Vec<TypeCensus>,

@@ -25,7 +25,8 @@
 //!   and count its live objects and bytes per type ([`Census`]);
 //!   `GCDEBUG=gccensus=1` prints the top types after every cycle in a
 //!   fixed format (see [`Census`]'s module docs, `census.rs`). The total is
-//!   the cycle's marked heap exactly.
+//!   the cycle's marked heap exactly (less any [`ExternalMemory`], which
+//!   the marked figure also counts).
 //! - **Why is this alive**: [`Mutator::path_to`] returns one shortest
 //!   [`RetentionPath`] from a root (global, or a mutator's, with its thread
 //!   and attach site) to an object, naming the type of each object on the
