@@ -275,6 +275,7 @@ impl HeapBuilder {
             external: Arc::new(AtomicUsize::new(0)),
             cycle: Mutex::new(CycleState::default()),
             cycle_done: Condvar::new(),
+            reported: AtomicU64::new(0),
             terminating: AtomicBool::new(false),
             pacer: Mutex::new(pacer),
             marking: AtomicBool::new(false),

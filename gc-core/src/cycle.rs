@@ -105,8 +105,10 @@ impl HeapInner {
             }
         };
         {
+            // Wait for the cycle's report too (gctrace lines, `on_cycle`),
+            // so a program that exits right after `collect` has printed it.
             let mut st = self.cycle.lock();
-            while self.cycles.load(Acquire) < number {
+            while self.reported.load(Acquire) < number {
                 self.cycle_done.wait(&mut st);
             }
         }
@@ -487,17 +489,43 @@ impl HeapInner {
         );
         *self.sweep_span.lock() = Some((number, sweep_span));
         self.sweeper.raise();
-        if let Some(f) = &self.on_cycle {
-            (f.0)(&record);
+        self.report(number, &record, census.as_ref());
+    }
+
+    /// Hand cycle `number`'s record to `on_cycle` and print its trace lines,
+    /// after every earlier cycle's report, so lines come in cycle order;
+    /// then let `collect` callers waiting for this cycle return. Errors
+    /// writing stderr (a closed pipe) are ignored: a diagnostic must not
+    /// take the collector thread down.
+    fn report(&self, number: u64, record: &CycleRecord, census: Option<&Census>) {
+        {
+            let mut st = self.cycle.lock();
+            while self.reported.load(Acquire) + 1 < number {
+                self.cycle_done.wait(&mut st);
+            }
         }
+        if let Some(f) = &self.on_cycle {
+            (f.0)(record);
+        }
+        let mut out = String::new();
         if self.debug.gctrace {
-            eprintln!("{}", record.gctrace());
+            out.push_str(&record.gctrace());
+            out.push('\n');
         }
         if self.debug.gcpacertrace {
-            eprintln!("{}", record.pacer_trace());
+            out.push_str(&record.pacer_trace());
+            out.push('\n');
         }
-        if let (true, Some(c)) = (self.debug.gccensus, &census) {
-            eprint!("{c}");
+        if let (true, Some(c)) = (self.debug.gccensus, census) {
+            out.push_str(&c.to_string());
         }
+        if !out.is_empty() {
+            let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), out.as_bytes());
+        }
+        {
+            let _st = self.cycle.lock();
+            self.reported.store(number, Release);
+        }
+        self.cycle_done.notify_all();
     }
 }

@@ -68,6 +68,8 @@ pub(crate) struct HeapInner {
     pub(crate) external: Arc<AtomicUsize>,
     pub(crate) cycle: Mutex<CycleState>,
     pub(crate) cycle_done: Condvar,
+    /// The last cycle whose report (`on_cycle`, trace lines) is done.
+    pub(crate) reported: AtomicU64,
     pub(crate) terminating: AtomicBool,
     pub(crate) pacer: Mutex<Pacer>,
     pub(crate) marking: AtomicBool,
