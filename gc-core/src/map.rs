@@ -159,6 +159,13 @@ impl<K: Key, V: Slot> GcMap<K, V> {
         self.len() == 0
     }
 
+    /// The length of the backing array (at most 3/4 of it is used before
+    /// the map grows).
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.entries().len()
+    }
+
     /// The entries' array, empty before the first insertion.
     #[inline(always)]
     fn entries(&self) -> &[Entry<K, V>] {
