@@ -2,7 +2,7 @@
 //! its state that points into the GC heap kept in the heap itself.
 //!
 //! Rooting. Everything the VM must keep across a safepoint is reachable
-//! from one root, a `VmState` object: the value stack (a `GcArray<Slot>`),
+//! from one root, a `VmState` object: the value stack (a `GcVec<Slot>`),
 //! the closure of every active call frame, the global variables, the list of
 //! open upvalues and the `"init"` string. The Rust side keeps only plain
 //! numbers (each frame's instruction pointer and stack base, the stack top)
@@ -19,14 +19,15 @@
 //!
 //! The value stack starts small and doubles (up to clox's 64 × 256 slots)
 //! when full; frames and open upvalues refer to it by index, so moving it
-//! to a bigger array invalidates nothing.
+//! to a bigger array invalidates nothing. Its length is its capacity (the
+//! stack top is `sp`, in a local): `execute` indexes a slice of it.
 
 use std::cmp::Ordering::{Greater, Less};
 use std::io::{self, BufWriter, Stdout, Write};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
-use tricolor::{Gc, GcArray, Member, Mutator, Root, Trace};
+use tricolor::{Gc, GcArray, GcVec, Member, Mutator, Root, Trace};
 
 use crate::chunk::op;
 use crate::compiler;
@@ -52,28 +53,28 @@ fn call_cache_index(closure: Gc<'_, Obj>) -> usize {
 /// The VM's heap-resident state, reachable from the VM's one root.
 #[derive(Trace)]
 struct VmState {
-    stack: Member<GcArray<Slot>>,
+    stack: GcVec<Slot>,
     /// Closure of frame `i` at index `i`; entries above the frame count are
     /// stale and harmless.
     frames: Member<GcArray<Member<Obj>>>,
     /// Global variable values by slot (see `globals.rs`).
-    globals: Member<GcArray<Slot>>,
+    globals: GcVec<Slot>,
     /// Open upvalues, sorted by stack index, highest first.
     open_upvalues: Member<Obj>,
     init_string: Member<Obj>,
 }
 
 impl VmState {
-    fn stack(&self) -> &GcArray<Slot> {
-        self.stack.get().expect("the VM has a stack").get()
+    fn stack(&self) -> &[Slot] {
+        self.stack.as_slice()
     }
 
     fn frames(&self) -> &GcArray<Member<Obj>> {
         self.frames.get().expect("the VM has frames").get()
     }
 
-    fn globals(&self) -> &GcArray<Slot> {
-        self.globals.get().expect("the VM has globals").get()
+    fn globals(&self) -> &[Slot] {
+        self.globals.as_slice()
     }
 }
 
@@ -163,7 +164,7 @@ pub struct Vm {
     strings: Interner,
     global_names: GlobalNames,
     /// Scratch space for string concatenation.
-    scratch: Vec<u8>,
+    scratch: String,
     out: BufWriter<Stdout>,
     started: Instant,
 }
@@ -171,20 +172,18 @@ pub struct Vm {
 impl Vm {
     pub fn new(m: &Mutator) -> Vm {
         let state = m.alloc(VmState {
-            stack: Member::null(),
+            stack: GcVec::new(),
             frames: Member::null(),
-            globals: Member::null(),
+            globals: GcVec::new(),
             open_upvalues: Member::null(),
             init_string: Member::null(),
         });
-        state
-            .stack
-            .set(m, Some(m.alloc_array(INITIAL_STACK, |_| Slot::nil())));
+        state.stack.resize(m, INITIAL_STACK, Slot::nil_word());
         state
             .frames
             .set(m, Some(m.alloc_array(FRAMES_MAX, |_| Member::null())));
         let mut strings = Interner::new();
-        state.init_string.set(m, Some(strings.intern(m, b"init")));
+        state.init_string.set(m, Some(strings.intern(m, "init")));
         let mut global_names = GlobalNames::default();
         let clock = global_names.slot("clock").expect("the first global slot");
         globals::reserve(m, &state.globals, global_names.len());
@@ -196,7 +195,7 @@ impl Vm {
             sp: 0,
             strings,
             global_names,
-            scratch: Vec::new(),
+            scratch: String::new(),
             out: BufWriter::new(io::stdout()),
             started: Instant::now(),
         }
@@ -245,8 +244,8 @@ impl Vm {
     fn execute<'m>(&mut self, m: &'m Mutator) -> Exit {
         let state: &'m VmState = self.state.get(m).get();
         let frame_closures: &'m GcArray<Member<Obj>> = state.frames();
-        let globals: &'m GcArray<Slot> = state.globals();
-        let mut stack: &'m GcArray<Slot> = state.stack();
+        let globals: &'m [Slot] = state.globals();
+        let mut stack: &'m [Slot] = state.stack();
         let mut sp = self.sp;
 
         // The running frame, cached.
@@ -342,7 +341,7 @@ impl Vm {
         macro_rules! ensure_room {
             () => {{
                 if sp == stack.len() {
-                    match grow_stack(m, state, stack, sp) {
+                    match grow_stack(m, state) {
                         Some(s) => stack = s,
                         None => throw!("Stack overflow."),
                     }
@@ -463,7 +462,7 @@ impl Vm {
                 let Some(instance) = receiver.obj_ref().and_then(Obj::as_instance) else {
                     throw!("Only instances have properties.");
                 };
-                if let Some(value) = instance.fields.get_slot(name) {
+                if let Some(value) = instance.fields.get_slot(Some(name)) {
                     stack[$dst].copy_from(m, value);
                 } else {
                     match bind_method(m, instance.class(), name, receiver) {
@@ -482,9 +481,10 @@ impl Vm {
                 else {
                     throw!("Only instances have fields.");
                 };
-                let value = peek!(0);
-                if !instance.fields.set_existing(m, name, value) {
-                    add_field(m, instance, name, value);
+                let value = &stack[sp - 1];
+                match instance.fields.get_slot(Some(name)) {
+                    Some(field) => field.copy_from(m, value),
+                    None => add_field(m, instance, name, value.get()),
                 }
             }};
         }
@@ -492,9 +492,9 @@ impl Vm {
         macro_rules! invoke_from_class {
             ($class:expr, $name:expr, $argc:expr) => {{
                 let name = $name;
-                match $class.methods.get(name) {
+                match $class.methods.get(Some(name)) {
                     Some(method) => {
-                        call_closure!(method.as_obj().expect("methods are closures"), $argc)
+                        call_closure!(method.as_gc().expect("methods are closures"), $argc)
                     }
                     None => throw!(undefined_property(name)),
                 }
@@ -678,7 +678,8 @@ impl Vm {
                     };
                     // A field holding a callable shadows a method of the
                     // same name.
-                    if let Some(field) = instance.fields.get(name) {
+                    if let Some(field) = instance.fields.get_slot(Some(name)) {
+                        let field = field.get();
                         stack[sp - 1 - argc].set(m, field);
                         call_value!(field, argc);
                     } else {
@@ -766,8 +767,8 @@ impl Vm {
         // Built in a reused buffer: the string object copies the bytes into
         // the heap if they are new.
         self.scratch.clear();
-        self.scratch.extend_from_slice(a.bytes());
-        self.scratch.extend_from_slice(b.bytes());
+        self.scratch.push_str(a.text());
+        self.scratch.push_str(b.text());
         Some(self.strings.intern(m, &self.scratch))
     }
 
@@ -792,7 +793,7 @@ impl Vm {
         &self,
         m: &'m Mutator,
         state: &'m VmState,
-        stack: &'m GcArray<Slot>,
+        stack: &'m [Slot],
         sp: usize,
         callee: Value<'m>,
         argc: usize,
@@ -812,9 +813,9 @@ impl Vm {
                 let instance = object::new_instance(m, obj);
                 stack[sp - 1 - argc].set(m, Value::Obj(instance));
                 let init = state.init_string.get().expect("the VM has \"init\"");
-                match class.methods.get(init) {
+                match class.methods.get(Some(init)) {
                     Some(initializer) => Ok(Call::Enter(
-                        initializer.as_obj().expect("methods are closures"),
+                        initializer.as_gc().expect("methods are closures"),
                     )),
                     None if argc != 0 => Err(arity_error(0, argc)),
                     None => Ok(Call::Done(sp - argc)),
@@ -878,7 +879,7 @@ fn undefined_property(name: Gc<'_, Obj>) -> String {
 }
 
 /// The class the compiler left at `stack[sp]` for `super` accesses.
-fn superclass_at(stack: &GcArray<Slot>, sp: usize) -> &Class {
+fn superclass_at(stack: &[Slot], sp: usize) -> &Class {
     stack[sp]
         .get()
         .obj_ref()
@@ -894,7 +895,7 @@ fn bind_method<'m>(
     name: Gc<'_, Obj>,
     receiver: Value<'m>,
 ) -> Option<Gc<'m, Obj>> {
-    let method = class.methods.get(name)?.as_obj()?;
+    let method = class.methods.get(Some(name))?.as_gc()?;
     Some(object::new_bound_method(m, receiver, method))
 }
 
@@ -925,7 +926,7 @@ fn capture_upvalue<'m>(m: &'m Mutator, state: &'m VmState, local: usize) -> Gc<'
 
 /// Close every open upvalue at stack index `last` or above: move the value
 /// into the upvalue, which then no longer refers to the stack.
-fn close_upvalues(m: &Mutator, state: &VmState, stack: &GcArray<Slot>, last: usize) {
+fn close_upvalues(m: &Mutator, state: &VmState, stack: &[Slot], last: usize) {
     while let Some(u) = state.open_upvalues.get() {
         let upvalue = u.get().upvalue();
         let location = upvalue.location.load(Relaxed);
@@ -939,22 +940,17 @@ fn close_upvalues(m: &Mutator, state: &VmState, stack: &GcArray<Slot>, last: usi
     }
 }
 
-/// Move the stack to an array twice as large; `None` at clox's limit.
-fn grow_stack<'m>(
-    m: &'m Mutator,
-    state: &'m VmState,
-    old: &GcArray<Slot>,
-    sp: usize,
-) -> Option<&'m GcArray<Slot>> {
-    if old.len() >= STACK_MAX {
+/// Make the stack twice as long; `None` at clox's limit.
+#[inline(never)]
+fn grow_stack<'m>(m: &Mutator, state: &'m VmState) -> Option<&'m [Slot]> {
+    let len = state.stack.len();
+    if len >= STACK_MAX {
         return None;
     }
-    let new = m.alloc_array((old.len() * 2).min(STACK_MAX), |_| Slot::nil());
-    for (dst, src) in new.iter().zip(&old[..sp]) {
-        dst.set(m, src.get());
-    }
-    state.stack.set(m, Some(new));
-    Some(new.get())
+    state
+        .stack
+        .resize(m, (len * 2).min(STACK_MAX), Slot::nil_word());
+    Some(state.stack())
 }
 
 /// A runtime error's message, built out of line to keep `execute` small.
@@ -1018,7 +1014,9 @@ fn inherit(m: &Mutator, superclass: Value<'_>, subclass: Value<'_>) -> bool {
     let subclass = subclass.obj_ref().expect("OP_INHERIT on a class").class();
     // Copy-down inheritance: methods defined later in the subclass
     // overwrite the copies.
-    subclass.methods.add_all(m, &superclass.methods);
+    for (name, method) in superclass.methods.iter() {
+        subclass.methods.insert(m, name, method);
+    }
     true
 }
 
@@ -1026,11 +1024,11 @@ fn inherit(m: &Mutator, superclass: Value<'_>, subclass: Value<'_>) -> bool {
 #[inline(never)]
 fn define_method(m: &Mutator, name: Gc<'_, Obj>, class: Value<'_>, method: Value<'_>) {
     let class = class.obj_ref().expect("OP_METHOD on a class").class();
-    class.methods.set(m, name, method);
+    class.methods.insert(m, Some(name), method.word());
 }
 
 /// `SET_PROPERTY` of a field the instance does not have yet.
 #[inline(never)]
 fn add_field(m: &Mutator, instance: &object::Instance, name: Gc<'_, Obj>, value: Value<'_>) {
-    instance.fields.set(m, name, value);
+    instance.fields.insert(m, Some(name), value.word());
 }
