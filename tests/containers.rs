@@ -382,7 +382,50 @@ fn containers_stay_intact_under_gcstress() {
 }
 
 #[test]
-fn map_tombstones_are_purged_not_accumulated() {
+fn map_matches_a_std_hashmap_under_random_operations() {
+    let heap = HeapBuilder::new().build().unwrap();
+    let m = heap.mutator();
+    let map = m.alloc(GcMap::<Plain<u64>, Plain<u64>>::new()).get();
+    let mut shadow = HashMap::new();
+    let mut rng = Rng(0x5EED);
+    for op in 0..200_000u64 {
+        // A small key space (0, the null key, included): long clusters,
+        // many removals in their middle.
+        let k = rng.below(300) as u64;
+        if rng.below(3) == 0 {
+            assert_eq!(map.remove(&m, k), shadow.remove(&k));
+        } else {
+            assert_eq!(map.insert(&m, k, op), shadow.insert(k, op));
+        }
+        if op % 4096 == 0 {
+            assert_eq!(map.len(), shadow.len());
+            for k in 0..300 {
+                assert_eq!(map.get(k), shadow.get(&k).copied(), "key {k}");
+            }
+            let mut seen: Vec<_> = map.iter().collect();
+            seen.sort_unstable();
+            let mut want: Vec<_> = shadow.iter().map(|(&k, &v)| (k, v)).collect();
+            want.sort_unstable();
+            assert_eq!(seen, want);
+        }
+    }
+}
+
+#[test]
+fn null_keys_are_keys() {
+    let heap = HeapBuilder::new().build().unwrap();
+    let m = heap.mutator();
+    let by_node = m.alloc(GcMap::<Member<Node>, Plain<u32>>::new()).get();
+    assert_eq!(by_node.insert(&m, None, 1), None);
+    assert_eq!(by_node.insert(&m, None, 2), Some(1));
+    assert_eq!((by_node.get(None), by_node.len()), (Some(2), 1));
+    assert_eq!(by_node.iter().collect::<Vec<_>>().len(), 1);
+    assert_eq!(by_node.remove(&m, None), Some(2));
+    assert!(by_node.is_empty() && by_node.get(None).is_none());
+}
+
+#[test]
+fn insert_remove_cycles_do_not_grow_the_table() {
     let heap = HeapBuilder::new().build().unwrap();
     let m = heap.mutator();
     let map = m.alloc(GcMap::<Plain<u64>, Plain<u64>>::new()).get();

@@ -1,30 +1,39 @@
 //! `GcMap<K, V>`: a hash map in the GC heap whose keys and values are slots.
 //!
 //! Layout: open addressing with linear probing over a `GcArray<Entry>`
-//! whose length is a power of two, as clox's `table.c`. Each entry is a tag
-//! word, a key slot and a value slot. The tag says whether the entry is
-//! empty (0), a tombstone (1), or full: then it is the key's mixed hash with
-//! the top bit set, compared before the key. The marker never reads the
-//! tags; it traces every key and value slot of the array, so the
-//! invariants are the same as `GcVec`'s:
-//! - every store into a key or value is the slot's barriered `set`;
-//! - an entry that is not full holds no pointer: `remove` nulls the key and
-//!   value it turns into a tombstone, so a removed object is not kept alive;
-//! - growing (or purging tombstones) fills a complete new array first, with
-//!   barriered stores into the new, still private array, and then switches
-//!   the `Member` with one `set`. The marker sees either the old array or
-//!   the new one, each holding every live entry; the switch's deletion
-//!   barrier keeps the old array (and what a borrow of it reads) alive.
+//! whose length is a power of two, as clox's `table.c`; an entry is just a
+//! key slot and a value slot (two words for pointer keys and values). An
+//! entry whose key is the key type's null value (`K::null()`: a null
+//! pointer, a zero word) is vacant. The null key itself is a legal key: its
+//! value lives beside the table, in the map. Removal shifts the entries
+//! after the removed one back (Knuth's algorithm R for linear probing), so
+//! there are no tombstones and every probe for a missing key ends at the
+//! vacant entry where it would go.
 //!
-//! At most 3/4 of the entries are full or tombstones, so a probe ends at an
-//! empty entry; the probe is also bounded by the table length, so two
-//! threads racing on one map (possible through a `GlobalRoot`) can lose an
-//! update but never loop forever or read out of bounds.
+//! The marker traces every key and value slot of the array (and the null
+//! key's value), so the invariants are the same as `GcVec`'s:
+//! - every store into a key or value is the slot's barriered `set`;
+//! - a vacant entry holds no pointer: `remove` nulls the entry it frees at
+//!   the end of the shift, so a removed object is not kept alive. While
+//!   entries shift, each live key and value is in at least one slot at
+//!   every moment (copied to its new place before its old place is
+//!   overwritten), and each overwritten one is shaded by the barrier;
+//! - growing fills a complete new array first, with barriered stores into
+//!   the new, still private array, and then switches the `Member` with one
+//!   `set`. The marker sees either the old array or the new one, each
+//!   holding every live entry; the switch's deletion barrier keeps the old
+//!   array (and what a borrow of it reads) alive.
+//!
+//! At most 3/4 of the entries are used, so a probe ends at a vacant entry;
+//! probes are also bounded by the table length, and the counters are plain
+//! relaxed loads and stores (no atomic read-modify-write on the fast path):
+//! two threads racing on one map (possible through a `GlobalRoot`) can lose
+//! updates but never loop forever or read out of bounds.
 
 use std::borrow::Borrow;
 use std::fmt;
 use std::hash::Hash;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 
 use crate::array::GcArray;
 use crate::gc::Member;
@@ -34,37 +43,36 @@ use crate::mutator::Mutator;
 use crate::slot::Slot;
 use crate::trace::Trace;
 
-const EMPTY: u64 = 0;
-const TOMBSTONE: u64 = 1;
-const FULL: u64 = 1 << 63;
 const MIN_CAPACITY: usize = 8;
 
-/// The tag of a full entry whose key hashes to `hash`: Fibonacci hashing,
-/// with the product's well-mixed high half rotated down to where the
-/// probe takes its index bits.
+/// Where the probe for a key hashing to `hash` starts: Fibonacci hashing,
+/// with the product's well-mixed high half rotated down to the index bits.
 #[inline(always)]
-fn tag(hash: u64) -> u64 {
-    hash.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(32) | FULL
+fn home(hash: u64, mask: usize) -> usize {
+    hash.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(32) as usize & mask
+}
+
+/// Whether `key` is the key type's null value.
+#[inline(always)]
+fn is_null<K: Key>(key: K::Value<'_>) -> bool {
+    K::key_eq(key, K::null().get())
 }
 
 struct Entry<K, V> {
-    tag: AtomicU64,
     key: K,
     value: V,
 }
 
 impl<K: Slot, V: Slot> Entry<K, V> {
-    fn empty() -> Entry<K, V> {
+    fn vacant() -> Entry<K, V> {
         Entry {
-            tag: AtomicU64::new(EMPTY),
             key: K::null(),
             value: V::null(),
         }
     }
 }
 
-// SAFETY: the key and value are the entry's only slots, both traced; the
-// tag is an integer.
+// SAFETY: the key and value are the entry's only contents, both traced.
 unsafe impl<K: Trace, V: Trace> Trace for Entry<K, V> {
     const NEEDS_TRACE: bool = K::NEEDS_TRACE || V::NEEDS_TRACE;
     #[inline]
@@ -79,6 +87,9 @@ unsafe impl<K: Trace, V: Trace> Trace for Entry<K, V> {
 /// words (`NanBox`), [`Plain`](crate::Plain) data, or an interpreter's own
 /// value slot. Every store runs the slots' write barrier; the map grows by
 /// rehashing into a new backing [`GcArray`].
+///
+/// On a `Gc<GcMap<K, V>>` itself, `.get()` is [`Gc::get`](crate::Gc::get),
+/// which gives the `&GcMap` whose `get(key)` looks a key up.
 ///
 /// ```
 /// use tricolor::{GcMap, GcStr, Heap, Member, Plain};
@@ -103,10 +114,13 @@ unsafe impl<K: Trace, V: Trace> Trace for Entry<K, V> {
 pub struct GcMap<K, V> {
     /// Null until the first insertion; length a power of two.
     table: Member<GcArray<Entry<K, V>>>,
-    /// Full entries.
-    len: AtomicUsize,
-    /// Full entries and tombstones.
+    /// Used entries of the table (the null key is not counted).
     used: AtomicUsize,
+    /// Always `K::null()`: what `iter` hands out as the null key.
+    null_key: K,
+    /// The null key's value, if `has_null`; `V::null()` otherwise.
+    null_value: V,
+    has_null: AtomicBool,
 }
 
 impl<K: Key, V: Slot> Default for GcMap<K, V> {
@@ -117,11 +131,13 @@ impl<K: Key, V: Slot> Default for GcMap<K, V> {
 
 impl<K: Key, V: Slot> GcMap<K, V> {
     /// An empty map; it allocates on the first insertion.
-    pub const fn new() -> GcMap<K, V> {
+    pub fn new() -> GcMap<K, V> {
         GcMap {
             table: Member::null(),
-            len: AtomicUsize::new(0),
             used: AtomicUsize::new(0),
+            null_key: K::null(),
+            null_value: V::null(),
+            has_null: AtomicBool::new(false),
         }
     }
 
@@ -141,16 +157,15 @@ impl<K: Key, V: Slot> GcMap<K, V> {
     #[track_caller]
     pub fn with_capacity(m: &Mutator, capacity: usize) -> GcMap<K, V> {
         GcMap {
-            table: Member::new(m.alloc_array(table_size(capacity), |_| Entry::empty())),
-            len: AtomicUsize::new(0),
-            used: AtomicUsize::new(0),
+            table: Member::new(m.alloc_array(table_size(capacity), |_| Entry::vacant())),
+            ..GcMap::new()
         }
     }
 
     /// The number of entries.
     #[inline]
     pub fn len(&self) -> usize {
-        self.len.load(Relaxed)
+        self.used.load(Relaxed) + self.has_null.load(Relaxed) as usize
     }
 
     /// Whether there are no entries.
@@ -172,49 +187,58 @@ impl<K: Key, V: Slot> GcMap<K, V> {
         self.table.get().map_or(&[], |t| &t.get()[..])
     }
 
-    /// The full entry whose tag is `tag` and whose key `eq` accepts.
+    /// Probe for the non-null key hashing to `hash` that `eq` accepts: its
+    /// index, or `Err` with the vacant index that ends the probe (where the
+    /// key would go), or `Err(None)` if the table is empty or full.
     #[inline(always)]
-    fn find(&self, tag: u64, mut eq: impl FnMut(K::Value<'_>) -> bool) -> Option<&Entry<K, V>> {
-        let entries = self.entries();
+    fn probe(
+        entries: &[Entry<K, V>],
+        hash: u64,
+        mut eq: impl FnMut(K::Value<'_>) -> bool,
+    ) -> Result<usize, Option<usize>> {
         let mask = entries.len().wrapping_sub(1);
-        let mut i = tag as usize & mask;
+        let mut i = home(hash, mask);
         for _ in 0..entries.len() {
-            let e = &entries[i];
-            let t = e.tag.load(Relaxed);
-            if t == tag && eq(e.key.get()) {
-                return Some(e);
+            let key = entries[i].key.get();
+            if eq(key) {
+                return Ok(i);
             }
-            if t == EMPTY {
-                return None;
+            if is_null::<K>(key) {
+                return Err(Some(i));
             }
             i = (i + 1) & mask;
         }
-        None
+        Err(None)
     }
 
-    /// The entry holding `key`.
+    /// The entry holding the non-null `key`.
     #[inline(always)]
     fn entry(&self, key: K::Value<'_>) -> Option<&Entry<K, V>> {
-        self.find(tag(K::key_hash(key)), |k| K::key_eq(k, key))
-    }
-
-    /// The value stored under `key`.
-    #[inline]
-    pub fn get(&self, key: K::Value<'_>) -> Option<V::Value<'_>> {
-        self.entry(key).map(|e| e.value.get())
+        let entries = self.entries();
+        let i = Self::probe(entries, K::key_hash(key), |k| K::key_eq(k, key)).ok()?;
+        Some(&entries[i])
     }
 
     /// The slot holding the value stored under `key`: read it, or `set` it
     /// to overwrite the value without probing again.
     #[inline]
     pub fn get_slot(&self, key: K::Value<'_>) -> Option<&V> {
+        if is_null::<K>(key) {
+            return self.has_null.load(Relaxed).then_some(&self.null_value);
+        }
         self.entry(key).map(|e| &e.value)
+    }
+
+    /// The value stored under `key`.
+    #[inline]
+    pub fn get(&self, key: K::Value<'_>) -> Option<V::Value<'_>> {
+        self.get_slot(key).map(V::get)
     }
 
     /// Whether `key` has an entry.
     #[inline]
     pub fn contains_key(&self, key: K::Value<'_>) -> bool {
-        self.entry(key).is_some()
+        self.get_slot(key).is_some()
     }
 
     /// Store `value` under `key`; the value it replaces, if any.
@@ -229,46 +253,80 @@ impl<K: Key, V: Slot> GcMap<K, V> {
         key: K::Value<'_>,
         value: V::Value<'_>,
     ) -> Option<V::Value<'_>> {
-        let tag = tag(K::key_hash(key));
-        if let Some(e) = self.find(tag, |k| K::key_eq(k, key)) {
-            // Readable for the borrow of `self`: the store shades it while
-            // marking, and no cycle ends before the next safepoint.
-            let old = e.value.get();
-            e.value.set(m, value);
-            return Some(old);
+        if is_null::<K>(key) {
+            let old = self.null_value.get();
+            self.null_value.set(m, value);
+            return self.has_null.swap(true, Relaxed).then_some(old);
         }
+        let hash = K::key_hash(key);
         let mut entries = self.entries();
-        if (self.used.load(Relaxed) + 1) * 4 > entries.len() * 3 {
-            entries = self.rehash(m, self.len() + 1);
-        }
-        let e = match free_entry(entries, tag) {
-            Some(e) => e,
-            // Only if another thread filled the table meanwhile.
-            None => {
-                free_entry(self.rehash(m, self.len() + 1), tag).expect("a fresh table has room")
+        let vacant = match Self::probe(entries, hash, |k| K::key_eq(k, key)) {
+            Ok(i) => {
+                // Readable for the borrow of `self`: the store shades it
+                // while marking, and no cycle ends before the next safepoint.
+                let old = entries[i].value.get();
+                entries[i].value.set(m, value);
+                return Some(old);
+            }
+            Err(vacant) => vacant,
+        };
+        let used = self.used.load(Relaxed);
+        let vacant = match vacant {
+            Some(i) if (used + 1) * 4 <= entries.len() * 3 => i,
+            _ => {
+                entries = self.rehash(m, used + 1);
+                Self::probe(entries, hash, |k| K::key_eq(k, key))
+                    .err()
+                    .flatten()
+                    .expect("a new table has room for the key")
             }
         };
-        if e.tag.load(Relaxed) == EMPTY {
-            self.used.fetch_add(1, Relaxed);
-        }
-        e.key.set(m, key);
+        let e = &entries[vacant];
         e.value.set(m, value);
-        e.tag.store(tag, Relaxed);
-        self.len.fetch_add(1, Relaxed);
+        e.key.set(m, key);
+        self.used.store(used + 1, Relaxed);
         None
     }
 
-    /// Remove the entry for `key`; its value, if there was one. The entry's
-    /// slots are nulled, so the map no longer keeps the key or value alive.
+    /// Remove the entry for `key`; its value, if there was one. The slots
+    /// it frees are nulled, so the map no longer keeps the key or value
+    /// alive.
     #[track_caller]
     pub fn remove(&self, m: &Mutator, key: K::Value<'_>) -> Option<V::Value<'_>> {
-        let e = self.entry(key)?;
+        if is_null::<K>(key) {
+            if !self.has_null.swap(false, Relaxed) {
+                return None;
+            }
+            let old = self.null_value.get();
+            self.null_value.set(m, V::null().get());
+            return Some(old);
+        }
+        let entries = self.entries();
+        let i = Self::probe(entries, K::key_hash(key), |k| K::key_eq(k, key)).ok()?;
         // Readable for the borrow of `self`, as in `insert`.
-        let old = e.value.get();
-        e.tag.store(TOMBSTONE, Relaxed);
-        e.key.set(m, K::null().get());
-        e.value.set(m, V::null().get());
-        self.len.fetch_sub(1, Relaxed);
+        let old = entries[i].value.get();
+        // Shift back each following entry of the cluster whose home is not
+        // cyclically between the hole and it, so probes still reach it.
+        let mask = entries.len() - 1;
+        let mut hole = i;
+        let mut j = (i + 1) & mask;
+        for _ in 0..entries.len() {
+            let k = entries[j].key.get();
+            if is_null::<K>(k) {
+                break;
+            }
+            let h = home(K::key_hash(k), mask);
+            if j.wrapping_sub(h) & mask >= j.wrapping_sub(hole) & mask {
+                entries[hole].key.set(m, k);
+                entries[hole].value.set(m, entries[j].value.get());
+                hole = j;
+            }
+            j = (j + 1) & mask;
+        }
+        entries[hole].key.set(m, K::null().get());
+        entries[hole].value.set(m, V::null().get());
+        self.used
+            .store(self.used.load(Relaxed).saturating_sub(1), Relaxed);
         Some(old)
     }
 
@@ -276,40 +334,49 @@ impl<K: Key, V: Slot> GcMap<K, V> {
     #[track_caller]
     pub fn clear(&self, m: &Mutator) {
         self.table.set(m, None);
-        self.len.store(0, Relaxed);
         self.used.store(0, Relaxed);
+        self.null_value.set(m, V::null().get());
+        self.has_null.store(false, Relaxed);
     }
 
     /// The entries, in no particular order, from the backing array as it
     /// is now (entries inserted meanwhile may or may not be seen).
     pub fn iter(&self) -> impl Iterator<Item = (K::Value<'_>, V::Value<'_>)> + '_ {
-        self.entries()
+        let null = self
+            .has_null
+            .load(Relaxed)
+            .then(|| (self.null_key.get(), self.null_value.get()));
+        let entries = self
+            .entries()
             .iter()
-            .filter(|e| e.tag.load(Relaxed) & FULL != 0)
             .map(|e| (e.key.get(), e.value.get()))
+            .filter(|&(k, _)| !is_null::<K>(k));
+        null.into_iter().chain(entries)
     }
 
-    /// Move the live entries to a new array sized for `len` of them, at
-    /// most half full.
+    /// Move the entries to a new array sized for `len` of them, at most
+    /// half full.
     #[cold]
     #[inline(never)]
     #[track_caller]
     fn rehash(&self, m: &Mutator, len: usize) -> &[Entry<K, V>] {
-        let new = m.alloc_array(table_size(len), |_| Entry::<K, V>::empty());
+        let new = m.alloc_array(table_size(len), |_| Entry::<K, V>::vacant());
+        let slots: &[Entry<K, V>] = new.get();
         // Stores into the new array run the barrier like any other (the
         // array is in the heap, black if allocated while marking); nobody
         // can see it until the switch below.
         for old in self.entries() {
-            let t = old.tag.load(Relaxed);
-            if t & FULL != 0 {
-                let e = free_entry(&new.get()[..], t).expect("a fresh table has room");
-                e.key.set(m, old.key.get());
-                e.value.set(m, old.value.get());
-                e.tag.store(t, Relaxed);
+            let k = old.key.get();
+            if !is_null::<K>(k) {
+                let i = Self::probe(slots, K::key_hash(k), |_| false)
+                    .err()
+                    .flatten()
+                    .expect("a new table has room for every entry");
+                slots[i].key.set(m, k);
+                slots[i].value.set(m, old.value.get());
             }
         }
         self.table.set(m, Some(new));
-        self.used.store(self.len(), Relaxed);
         self.entries()
     }
 }
@@ -337,10 +404,12 @@ where
     where
         T: Borrow<Q>,
     {
-        self.find(tag(content_hash(key)), |k| {
+        let entries = self.entries();
+        let i = Self::probe(entries, content_hash(key), |k| {
             k.is_some_and(|k| Borrow::<Q>::borrow(k.get()) == key)
         })
-        .map(|e| e.value.get())
+        .ok()?;
+        Some(entries[i].value.get())
     }
 }
 
@@ -352,27 +421,14 @@ fn table_size(len: usize) -> usize {
         .max(MIN_CAPACITY)
 }
 
-/// The first entry that is not full on `tag`'s probe path (the table is at
-/// most 3/4 used, so there is one unless threads raced on the map).
-#[inline]
-fn free_entry<K, V>(entries: &[Entry<K, V>], tag: u64) -> Option<&Entry<K, V>> {
-    let mask = entries.len().wrapping_sub(1);
-    let mut i = tag as usize & mask;
-    for _ in 0..entries.len() {
-        if entries[i].tag.load(Relaxed) & FULL == 0 {
-            return Some(&entries[i]);
-        }
-        i = (i + 1) & mask;
-    }
-    None
-}
-
-// SAFETY: the map's only GC pointer is its table, traced here; the table
-// traces its entries.
+// SAFETY: the map's GC pointers are its table (which traces its entries)
+// and the null key's slots, all traced here.
 unsafe impl<K: Key, V: Slot> Trace for GcMap<K, V> {
     #[inline]
     fn trace(&self, tracer: &mut Tracer<'_>) {
         self.table.trace(tracer);
+        self.null_key.trace(tracer);
+        self.null_value.trace(tracer);
     }
 }
 
