@@ -4,7 +4,7 @@
 //! global access hashes and probes. Here the compiler gives each distinct
 //! global name a slot number once (`GlobalNames`, on the Rust side,
 //! persistent across REPL lines), the instructions carry it, and the values
-//! live in one `GcVec<Slot>` in the VM's rooted state, indexed directly.
+//! live in one `GcArray<Slot>` in the VM's rooted state, indexed directly.
 //! Lox's late binding is kept: a slot no `var`/`fun`/`class` has defined
 //! yet holds the `undefined` marker, and reading or assigning it is clox's
 //! "Undefined variable" error, raised when the instruction runs. The
@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use tricolor::{GcVec, Mutator};
+use tricolor::{GcArray, Member, Mutator};
 
 use crate::value::Slot;
 
@@ -41,11 +41,19 @@ impl GlobalNames {
     }
 }
 
-/// Make `values` hold at least `len` slots (new slots undefined). Called
-/// between compiling and running, so no running `execute` holds the old
-/// array.
-pub fn reserve(m: &Mutator, values: &GcVec<Slot>, len: usize) {
-    if values.len() < len {
-        values.resize(m, len, Slot::undefined_word());
+/// Make the value array in `values` hold at least `len` slots (doubling;
+/// new slots undefined). Called between compiling and running, so no
+/// running `execute` holds the old array.
+pub fn reserve(m: &Mutator, values: &Member<GcArray<Slot>>, len: usize) {
+    let old = values.get();
+    let old_len = old.map_or(0, |a| a.len());
+    if old_len >= len {
+        return;
     }
+    let len = len.max(old_len * 2).max(64);
+    let new = match old {
+        Some(old) => old.resized(m, len, Slot::undefined_word()),
+        None => m.alloc_array(len, |_| Slot::undefined()),
+    };
+    values.set(m, Some(new));
 }

@@ -15,8 +15,8 @@
 //! generation), `chunk.rs` (instruction set), `value.rs` (values on the
 //! Rust side and in the heap), `object.rs` (heap objects), `strings.rs`
 //! (interning), `globals.rs` (global variable slots), `vm.rs` (the
-//! interpreter and its roots). Growable arrays and hash tables in the heap
-//! are the library's `GcVec` and `GcMap`.
+//! interpreter and its roots). Hash tables in the heap (fields, methods)
+//! are the library's `GcMap`; arrays grow with `GcArray::resized`.
 
 mod chunk;
 mod compiler;

@@ -9,8 +9,8 @@
 //!   while the VM runs and which every store updates through the write
 //!   barrier (a number overwriting an object included). It is also the
 //!   collector's `Slot`, with the raw word as its value, so that the
-//!   library's `GcVec` and `GcMap` can hold Lox values (the stack, the
-//!   globals, fields and methods).
+//!   library's containers can hold Lox values (fields and methods in a
+//!   `GcMap`; the stack and the globals grow with `GcArray::resized`).
 
 use std::fmt;
 
@@ -145,6 +145,13 @@ impl Slot {
     pub fn nil() -> Slot {
         Slot {
             word: NanBox::from_bits(TAG_NIL),
+        }
+    }
+
+    /// A global variable slot that no definition has run for yet.
+    pub fn undefined() -> Slot {
+        Slot {
+            word: NanBox::from_bits(TAG_UNDEFINED),
         }
     }
 

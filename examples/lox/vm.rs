@@ -2,7 +2,7 @@
 //! its state that points into the GC heap kept in the heap itself.
 //!
 //! Rooting. Everything the VM must keep across a safepoint is reachable
-//! from one root, a `VmState` object: the value stack (a `GcVec<Slot>`),
+//! from one root, a `VmState` object: the value stack (a `GcArray<Slot>`),
 //! the closure of every active call frame, the global variables, the list of
 //! open upvalues and the `"init"` string. The Rust side keeps only plain
 //! numbers (each frame's instruction pointer and stack base, the stack top)
@@ -18,16 +18,18 @@
 //! so calls and loops stay inside the dispatch loop almost always.
 //!
 //! The value stack starts small and doubles (up to clox's 64 × 256 slots)
-//! when full; frames and open upvalues refer to it by index, so moving it
-//! to a bigger array invalidates nothing. Its length is its capacity (the
-//! stack top is `sp`, in a local): `execute` indexes a slice of it.
+//! when full (`GcArray::resized`); frames and open upvalues refer to it by
+//! index, so moving it to a bigger array invalidates nothing. It is a
+//! `GcArray` whose top is `sp`, a local, rather than a `GcVec`: `execute`
+//! keeps a one-word `&GcArray` in a register where a slice would take two,
+//! which measurably slows the dispatch loop.
 
 use std::cmp::Ordering::{Greater, Less};
 use std::io::{self, BufWriter, Stdout, Write};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
-use tricolor::{Gc, GcArray, GcVec, Member, Mutator, Root, Trace};
+use tricolor::{Gc, GcArray, Member, Mutator, Root, Trace};
 
 use crate::chunk::op;
 use crate::compiler;
@@ -53,28 +55,28 @@ fn call_cache_index(closure: Gc<'_, Obj>) -> usize {
 /// The VM's heap-resident state, reachable from the VM's one root.
 #[derive(Trace)]
 struct VmState {
-    stack: GcVec<Slot>,
+    stack: Member<GcArray<Slot>>,
     /// Closure of frame `i` at index `i`; entries above the frame count are
     /// stale and harmless.
     frames: Member<GcArray<Member<Obj>>>,
     /// Global variable values by slot (see `globals.rs`).
-    globals: GcVec<Slot>,
+    globals: Member<GcArray<Slot>>,
     /// Open upvalues, sorted by stack index, highest first.
     open_upvalues: Member<Obj>,
     init_string: Member<Obj>,
 }
 
 impl VmState {
-    fn stack(&self) -> &[Slot] {
-        self.stack.as_slice()
+    fn stack(&self) -> &GcArray<Slot> {
+        self.stack.get().expect("the VM has a stack").get()
     }
 
     fn frames(&self) -> &GcArray<Member<Obj>> {
         self.frames.get().expect("the VM has frames").get()
     }
 
-    fn globals(&self) -> &[Slot] {
-        self.globals.as_slice()
+    fn globals(&self) -> &GcArray<Slot> {
+        self.globals.get().expect("the VM has globals").get()
     }
 }
 
@@ -172,13 +174,15 @@ pub struct Vm {
 impl Vm {
     pub fn new(m: &Mutator) -> Vm {
         let state = m.alloc(VmState {
-            stack: GcVec::new(),
+            stack: Member::null(),
             frames: Member::null(),
-            globals: GcVec::new(),
+            globals: Member::null(),
             open_upvalues: Member::null(),
             init_string: Member::null(),
         });
-        state.stack.resize(m, INITIAL_STACK, Slot::nil_word());
+        state
+            .stack
+            .set(m, Some(m.alloc_array(INITIAL_STACK, |_| Slot::nil())));
         state
             .frames
             .set(m, Some(m.alloc_array(FRAMES_MAX, |_| Member::null())));
@@ -244,8 +248,8 @@ impl Vm {
     fn execute<'m>(&mut self, m: &'m Mutator) -> Exit {
         let state: &'m VmState = self.state.get(m).get();
         let frame_closures: &'m GcArray<Member<Obj>> = state.frames();
-        let globals: &'m [Slot] = state.globals();
-        let mut stack: &'m [Slot] = state.stack();
+        let globals: &'m GcArray<Slot> = state.globals();
+        let mut stack: &'m GcArray<Slot> = state.stack();
         let mut sp = self.sp;
 
         // The running frame, cached.
@@ -341,7 +345,7 @@ impl Vm {
         macro_rules! ensure_room {
             () => {{
                 if sp == stack.len() {
-                    match grow_stack(m, state) {
+                    match grow_stack(m, state, stack) {
                         Some(s) => stack = s,
                         None => throw!("Stack overflow."),
                     }
@@ -793,7 +797,7 @@ impl Vm {
         &self,
         m: &'m Mutator,
         state: &'m VmState,
-        stack: &'m [Slot],
+        stack: &'m GcArray<Slot>,
         sp: usize,
         callee: Value<'m>,
         argc: usize,
@@ -879,7 +883,7 @@ fn undefined_property(name: Gc<'_, Obj>) -> String {
 }
 
 /// The class the compiler left at `stack[sp]` for `super` accesses.
-fn superclass_at(stack: &[Slot], sp: usize) -> &Class {
+fn superclass_at(stack: &GcArray<Slot>, sp: usize) -> &Class {
     stack[sp]
         .get()
         .obj_ref()
@@ -926,7 +930,7 @@ fn capture_upvalue<'m>(m: &'m Mutator, state: &'m VmState, local: usize) -> Gc<'
 
 /// Close every open upvalue at stack index `last` or above: move the value
 /// into the upvalue, which then no longer refers to the stack.
-fn close_upvalues(m: &Mutator, state: &VmState, stack: &[Slot], last: usize) {
+fn close_upvalues(m: &Mutator, state: &VmState, stack: &GcArray<Slot>, last: usize) {
     while let Some(u) = state.open_upvalues.get() {
         let upvalue = u.get().upvalue();
         let location = upvalue.location.load(Relaxed);
@@ -940,17 +944,18 @@ fn close_upvalues(m: &Mutator, state: &VmState, stack: &[Slot], last: usize) {
     }
 }
 
-/// Make the stack twice as long; `None` at clox's limit.
-#[inline(never)]
-fn grow_stack<'m>(m: &Mutator, state: &'m VmState) -> Option<&'m [Slot]> {
-    let len = state.stack.len();
-    if len >= STACK_MAX {
+/// Move the stack to an array twice as large; `None` at clox's limit.
+fn grow_stack<'m>(
+    m: &'m Mutator,
+    state: &'m VmState,
+    old: &GcArray<Slot>,
+) -> Option<&'m GcArray<Slot>> {
+    if old.len() >= STACK_MAX {
         return None;
     }
-    state
-        .stack
-        .resize(m, (len * 2).min(STACK_MAX), Slot::nil_word());
-    Some(state.stack())
+    let new = old.resized(m, (old.len() * 2).min(STACK_MAX), Slot::nil_word());
+    state.stack.set(m, Some(new));
+    Some(new.get())
 }
 
 /// A runtime error's message, built out of line to keep `execute` small.

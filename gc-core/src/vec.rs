@@ -1,4 +1,5 @@
-//! `GcVec<S>`: a growable vector of slots in the GC heap.
+//! `GcVec<S>`: a growable vector of slots in the GC heap, and
+//! `GcArray::resized`, the copy it grows by.
 //!
 //! Layout: the vector is a `Member` to a backing `GcArray<S>` (its
 //! capacity) and a length. The marker reads only the `Member` and the
@@ -29,7 +30,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use crate::array::GcArray;
-use crate::gc::Member;
+use crate::gc::{Gc, Member};
 use crate::mark::Tracer;
 use crate::mutator::Mutator;
 use crate::slot::Slot;
@@ -307,20 +308,61 @@ impl<S: Slot> GcVec<S> {
     #[inline(never)]
     #[track_caller]
     fn grow(&self, m: &Mutator, needed: usize) -> &GcArray<S> {
-        let old: &[S] = self.buffer.get().map_or(&[], |b| &b.get()[..]);
-        let capacity = needed.max(old.len() * 2).max(MIN_CAPACITY);
-        let len = self.len().min(old.len());
-        // The new array holds the elements before anyone can see it; the
-        // copies are tallied slots, shaded by the allocation while marking.
-        let new = m.alloc_array(capacity, |i| {
-            if i < len {
-                S::new(old[i].get())
-            } else {
-                S::null()
+        let new = match self.buffer.get() {
+            // Slots past the length are null, so copying them is harmless.
+            Some(old) => {
+                let capacity = needed.max(old.len() * 2).max(MIN_CAPACITY);
+                old.resized(m, capacity, S::null().get())
             }
-        });
+            None => m.alloc_array(needed.max(MIN_CAPACITY), |_| S::null()),
+        };
         self.buffer.set(m, Some(new));
         self.buffer.get().expect("just set").get()
+    }
+}
+
+impl<S: Slot> GcArray<S> {
+    /// A new array of `len` slots holding this array's values (as many as
+    /// fit) followed by copies of `fill`: how an array of slots grows, for
+    /// code that keeps the array itself rather than a [`GcVec`] (an
+    /// interpreter's stack, whose top lives in a local). Store the new
+    /// array where the old one was with one `set`.
+    ///
+    /// The copies are made while the new array is built, with
+    /// [`Slot::new`], so the allocation shades them while marking; the old
+    /// array is unchanged.
+    ///
+    /// ```
+    /// use tricolor::{Heap, Member, NanBox, NanValue, Trace};
+    /// use tricolor::GcArray;
+    ///
+    /// #[derive(Trace)]
+    /// struct Machine { stack: Member<GcArray<NanBox<String>>> }
+    ///
+    /// let heap = Heap::new();
+    /// let m = heap.mutator();
+    /// let vm = m.alloc(Machine { stack: m.alloc_array(2, |_| NanBox::from_f64(1.0)).into() });
+    /// let old = vm.stack.get().unwrap();
+    /// old[1].set(&m, NanValue::from_gc(m.alloc(String::from("top"))));
+    /// vm.stack.set(&m, Some(old.resized(&m, 4, NanValue::from_f64(0.0))));
+    /// let stack = vm.stack.get().unwrap();
+    /// assert_eq!(stack.len(), 4);
+    /// assert_eq!(stack[1].get().as_gc().unwrap().as_str(), "top");
+    /// assert_eq!(f64::from_bits(stack[3].get().bits()), 0.0);
+    /// ```
+    #[track_caller]
+    pub fn resized<'m>(
+        &self,
+        m: &'m Mutator,
+        len: usize,
+        fill: S::Value<'_>,
+    ) -> Gc<'m, GcArray<S>> {
+        // The new array holds the values before anyone can see it; the
+        // copies are tallied slots, shaded by the allocation while marking.
+        m.alloc_array(len, |i| match self.get(i) {
+            Some(slot) => S::new(slot.get()),
+            None => S::new(fill),
+        })
     }
 }
 
