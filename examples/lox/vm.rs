@@ -945,6 +945,8 @@ fn close_upvalues(m: &Mutator, state: &VmState, stack: &GcArray<Slot>, last: usi
 }
 
 /// Move the stack to an array twice as large; `None` at clox's limit.
+#[cold]
+#[inline(never)]
 fn grow_stack<'m>(
     m: &'m Mutator,
     state: &'m VmState,
