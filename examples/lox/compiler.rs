@@ -306,7 +306,7 @@ impl<'src, 'm> Parser<'src, 'm, '_> {
     }
 
     fn intern(&mut self, s: &str) -> Gc<'m, Obj> {
-        self.strings.intern(self.m, s.as_bytes())
+        self.strings.intern(self.m, s)
     }
 
     fn identifier_constant(&mut self, name: &str) -> u8 {
@@ -429,7 +429,7 @@ impl<'src, 'm> Parser<'src, 'm, '_> {
     /// the variable's two-byte slot number.
     fn emit_global(&mut self, instruction: u8, constant: u8) {
         let name = match self.chunk().constants.get(constant as usize) {
-            Some(Value::Obj(name)) => name.string().text().into_owned(),
+            Some(Value::Obj(name)) => name.string().text().to_string(),
             // Only after "Too many constants" was reported.
             _ => String::new(),
         };

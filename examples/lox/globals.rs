@@ -50,11 +50,10 @@ pub fn reserve(m: &Mutator, values: &Member<GcArray<Slot>>, len: usize) {
     if old_len >= len {
         return;
     }
-    let new = m.alloc_array(len.max(old_len * 2).max(64), |_| Slot::undefined());
-    if let Some(old) = old {
-        for (dst, src) in new.iter().zip(old.iter()) {
-            dst.copy_from(m, src);
-        }
-    }
+    let len = len.max(old_len * 2).max(64);
+    let new = match old {
+        Some(old) => old.resized(m, len, Slot::undefined_word()),
+        None => m.alloc_array(len, |_| Slot::undefined()),
+    };
     values.set(m, Some(new));
 }

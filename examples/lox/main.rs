@@ -13,9 +13,10 @@
 //!
 //! Files: `scanner.rs` (tokens), `compiler.rs` (Pratt parser and code
 //! generation), `chunk.rs` (instruction set), `value.rs` (values on the
-//! Rust side and in the heap), `object.rs` (heap objects), `table.rs` (hash
-//! tables in the heap), `strings.rs` (interning), `vm.rs` (the interpreter
-//! and its roots).
+//! Rust side and in the heap), `object.rs` (heap objects), `strings.rs`
+//! (interning), `globals.rs` (global variable slots), `vm.rs` (the
+//! interpreter and its roots). Hash tables in the heap (fields, methods)
+//! are the library's `GcMap`; arrays grow with `GcArray::resized`.
 
 mod chunk;
 mod compiler;
@@ -23,7 +24,6 @@ mod globals;
 mod object;
 mod scanner;
 mod strings;
-mod table;
 mod value;
 mod vm;
 

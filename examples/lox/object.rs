@@ -5,8 +5,9 @@
 //! `Member<Obj>`. Variants keep their GC pointers in `Member`s and their
 //! mutable scalars in atomics: the marker may read an object while the VM
 //! runs, and GC objects must be `Send + Sync` for `Member<Obj>` to be.
-//! Variable-length parts (constants, upvalue arrays, hash tables, string
-//! bytes, byte code) are separate `GcArray` objects. Keeping even the
+//! Variable-length parts (constants, upvalue arrays, string bytes, byte
+//! code) are separate `GcArray` objects; fields and methods are the
+//! library's `GcMap`, keyed by interned strings (identity). Keeping even the
 //! pointer-free ones in the GC heap rather than in `Box`es means `Obj` has no
 //! destructor, so the sweeper frees dead objects without calling into them,
 //! and all of a program's memory counts towards the pacer's heap goal.
@@ -17,11 +18,14 @@
 use std::fmt;
 use std::sync::atomic::AtomicUsize;
 
-use tricolor::{Gc, GcArray, Member, Mutator, Trace};
+use tricolor::{Gc, GcArray, GcMap, GcStr, Member, Mutator, Trace};
 
 use crate::chunk::ChunkBuilder;
-use crate::table::Table;
 use crate::value::{Slot, Value};
+
+/// Fields and methods by name. Names are interned strings, so the map's
+/// identity keys are string equality, as clox's table compares pointers.
+pub type Table = GcMap<Member<Obj>, Slot>;
 
 #[derive(Trace)]
 pub enum Obj {
@@ -38,27 +42,25 @@ pub enum Obj {
 /// An immutable, interned string (see `strings.rs`): two Lox strings are
 /// equal exactly when they are the same object.
 ///
-/// The characters are a separate `GcArray<u8>` rather than a `Box<str>` so
-/// that they count towards the GC heap: the pacer only sees memory the
+/// The characters are a separate `GcStr` rather than a `Box<str>` so that
+/// they count towards the GC heap: the pacer only sees memory the
 /// collector allocated, and a string-heavy program would otherwise grow
-/// its malloc heap without ever triggering a collection. The bytes are
-/// always valid UTF-8 (source text is, and concatenation preserves it).
+/// its malloc heap without ever triggering a collection.
 #[derive(Trace)]
 pub struct LoxString {
-    bytes: Member<GcArray<u8>>,
-    /// FNV-1a of the bytes, as clox, cached for the hash tables.
-    pub hash: u32,
+    text: Member<GcStr>,
 }
 
 impl LoxString {
     #[inline]
     pub fn bytes(&self) -> &[u8] {
-        self.bytes.get().expect("a string has its bytes").get()
+        self.text().as_bytes()
     }
 
-    /// The text (the lossy conversion never replaces anything, see above).
-    pub fn text(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(self.bytes())
+    /// The text.
+    #[inline]
+    pub fn text(&self) -> &str {
+        self.text.get().expect("a string has its text").get()
     }
 }
 
@@ -226,12 +228,6 @@ impl Closure {
     }
 }
 
-/// The hash of a string object (table keys are always strings).
-#[inline]
-pub fn hash_of(key: Gc<'_, Obj>) -> u32 {
-    key.string().hash
-}
-
 /// FNV-1a, 32 bits, as clox's `hashString`.
 pub fn hash_bytes(s: &[u8]) -> u32 {
     s.iter().fold(2_166_136_261u32, |h, &b| {
@@ -241,13 +237,12 @@ pub fn hash_bytes(s: &[u8]) -> u32 {
 
 /// A new string object (only `Interner::intern` calls this, for contents
 /// not already interned).
-pub fn new_string<'m>(m: &'m Mutator, bytes: &[u8], hash: u32) -> Gc<'m, Obj> {
-    let array = m.alloc_array(bytes.len(), |i| bytes[i]);
+pub fn new_string<'m>(m: &'m Mutator, text: &str) -> Gc<'m, Obj> {
+    let text = m.alloc_str(text);
     let obj = m.alloc(Obj::String(LoxString {
-        bytes: Member::null(),
-        hash,
+        text: Member::null(),
     }));
-    obj.get().string().bytes.set(m, Some(array));
+    obj.get().string().text.set(m, Some(text));
     obj
 }
 
@@ -316,7 +311,7 @@ pub fn new_upvalue(m: &Mutator, location: usize) -> Gc<'_, Obj> {
 pub fn new_class<'m>(m: &'m Mutator, name: Gc<'m, Obj>) -> Gc<'m, Obj> {
     let obj = m.alloc(Obj::Class(Class {
         name: Member::null(),
-        methods: Table::default(),
+        methods: Table::new(),
     }));
     obj.get().class().name.set(m, Some(name));
     obj
@@ -325,7 +320,7 @@ pub fn new_class<'m>(m: &'m Mutator, name: Gc<'m, Obj>) -> Gc<'m, Obj> {
 pub fn new_instance<'m>(m: &'m Mutator, class: Gc<'m, Obj>) -> Gc<'m, Obj> {
     let obj = m.alloc(Obj::Instance(Instance {
         class: Member::null(),
-        fields: Table::default(),
+        fields: Table::new(),
     }));
     match obj.get() {
         Obj::Instance(i) => i.class.set(m, Some(class)),
@@ -376,14 +371,14 @@ impl Function {
 impl fmt::Display for Obj {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Obj::String(s) => f.write_str(&s.text()),
+            Obj::String(s) => f.write_str(s.text()),
             Obj::Function(func) => func.write_name(f),
             Obj::Native(_) => f.write_str("<native fn>"),
             Obj::Closure(c) => c.function().write_name(f),
             Obj::Upvalue(_) => f.write_str("upvalue"),
             Obj::Class(c) => {
                 let name = c.name.get().expect("class has a name");
-                f.write_str(&name.string().text())
+                f.write_str(name.string().text())
             }
             Obj::Instance(i) => {
                 let class = i.class.get().expect("instance has a class");

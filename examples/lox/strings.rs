@@ -43,8 +43,9 @@ impl Interner {
         }
     }
 
-    /// The string object with contents `bytes` (valid UTF-8).
-    pub fn intern<'m>(&mut self, m: &'m Mutator, bytes: &[u8]) -> Gc<'m, Obj> {
+    /// The string object with contents `text`.
+    pub fn intern<'m>(&mut self, m: &'m Mutator, text: &str) -> Gc<'m, Obj> {
+        let bytes = text.as_bytes();
         let hash = object::hash_bytes(bytes);
         let mask = self.entries.len() - 1;
         let mut i = hash as usize & mask;
@@ -64,7 +65,7 @@ impl Interner {
             }
             i = (i + 1) & mask;
         }
-        let s = object::new_string(m, bytes, hash);
+        let s = object::new_string(m, text);
         let entry = Entry {
             hash,
             len: bytes.len(),

@@ -7,7 +7,10 @@
 //!   table entries, closed upvalues, a bound method's receiver): one
 //!   NaN-boxed word in the collector's `NanBox`, which the marker reads
 //!   while the VM runs and which every store updates through the write
-//!   barrier (a number overwriting an object included).
+//!   barrier (a number overwriting an object included). It is also the
+//!   collector's `Slot`, with the raw word as its value, so that the
+//!   library's containers can hold Lox values (fields and methods in a
+//!   `GcMap`; the stack and the globals grow with `GcArray::resized`).
 
 use std::fmt;
 
@@ -51,6 +54,18 @@ impl<'m> Value<'m> {
     #[inline]
     pub fn obj_ref(self) -> Option<&'m Obj> {
         self.as_obj().map(Gc::get)
+    }
+
+    /// The value as a slot word.
+    #[inline(always)]
+    pub fn word(self) -> NanValue<'m, Obj> {
+        match self {
+            Value::Obj(o) => NanValue::from_gc(o),
+            Value::Nil => NanValue::from_bits(TAG_NIL),
+            Value::Bool(false) => NanValue::from_bits(TAG_FALSE),
+            Value::Bool(true) => NanValue::from_bits(TAG_TRUE),
+            Value::Number(n) => NanValue::from_f64(n),
+        }
     }
 }
 
@@ -199,13 +214,43 @@ impl Slot {
     /// Store `value` (through the write barrier for objects).
     #[inline(always)]
     pub fn set(&self, m: &Mutator, value: Value<'_>) {
-        let word = match value {
-            Value::Obj(o) => NanValue::from_gc(o),
-            Value::Nil => NanValue::from_bits(TAG_NIL),
-            Value::Bool(false) => NanValue::from_bits(TAG_FALSE),
-            Value::Bool(true) => NanValue::from_bits(TAG_TRUE),
-            Value::Number(n) => NanValue::from_f64(n),
-        };
+        self.word.set(m, value.word());
+    }
+
+    /// The word of `nil`.
+    pub fn nil_word() -> NanValue<'static, Obj> {
+        NanValue::from_bits(TAG_NIL)
+    }
+
+    /// The word of a global slot no definition has run for yet.
+    pub fn undefined_word() -> NanValue<'static, Obj> {
+        NanValue::from_bits(TAG_UNDEFINED)
+    }
+}
+
+/// The library's view of a slot: its raw word (the inherent `get`/`set`
+/// above decode and encode Lox values, and take precedence in method
+/// calls).
+impl tricolor::Slot for Slot {
+    type Value<'a> = NanValue<'a, Obj>;
+
+    fn null() -> Slot {
+        Slot::nil()
+    }
+
+    fn new(word: NanValue<'_, Obj>) -> Slot {
+        Slot {
+            word: NanBox::new(word),
+        }
+    }
+
+    #[inline(always)]
+    fn get(&self) -> NanValue<'_, Obj> {
+        self.word.get()
+    }
+
+    #[inline(always)]
+    fn set(&self, m: &Mutator, word: NanValue<'_, Obj>) {
         self.word.set(m, word);
     }
 }

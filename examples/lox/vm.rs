@@ -18,8 +18,11 @@
 //! so calls and loops stay inside the dispatch loop almost always.
 //!
 //! The value stack starts small and doubles (up to clox's 64 × 256 slots)
-//! when full; frames and open upvalues refer to it by index, so moving it
-//! to a bigger array invalidates nothing.
+//! when full (`GcArray::resized`); frames and open upvalues refer to it by
+//! index, so moving it to a bigger array invalidates nothing. It is a
+//! `GcArray` whose top is `sp`, a local, rather than a `GcVec`: `execute`
+//! keeps a one-word `&GcArray` in a register where a slice would take two,
+//! which measurably slows the dispatch loop.
 
 use std::cmp::Ordering::{Greater, Less};
 use std::io::{self, BufWriter, Stdout, Write};
@@ -163,7 +166,7 @@ pub struct Vm {
     strings: Interner,
     global_names: GlobalNames,
     /// Scratch space for string concatenation.
-    scratch: Vec<u8>,
+    scratch: String,
     out: BufWriter<Stdout>,
     started: Instant,
 }
@@ -184,7 +187,7 @@ impl Vm {
             .frames
             .set(m, Some(m.alloc_array(FRAMES_MAX, |_| Member::null())));
         let mut strings = Interner::new();
-        state.init_string.set(m, Some(strings.intern(m, b"init")));
+        state.init_string.set(m, Some(strings.intern(m, "init")));
         let mut global_names = GlobalNames::default();
         let clock = global_names.slot("clock").expect("the first global slot");
         globals::reserve(m, &state.globals, global_names.len());
@@ -196,7 +199,7 @@ impl Vm {
             sp: 0,
             strings,
             global_names,
-            scratch: Vec::new(),
+            scratch: String::new(),
             out: BufWriter::new(io::stdout()),
             started: Instant::now(),
         }
@@ -342,7 +345,7 @@ impl Vm {
         macro_rules! ensure_room {
             () => {{
                 if sp == stack.len() {
-                    match grow_stack(m, state, stack, sp) {
+                    match grow_stack(m, state, stack) {
                         Some(s) => stack = s,
                         None => throw!("Stack overflow."),
                     }
@@ -463,7 +466,7 @@ impl Vm {
                 let Some(instance) = receiver.obj_ref().and_then(Obj::as_instance) else {
                     throw!("Only instances have properties.");
                 };
-                if let Some(value) = instance.fields.get_slot(name) {
+                if let Some(value) = instance.fields.get_slot(Some(name)) {
                     stack[$dst].copy_from(m, value);
                 } else {
                     match bind_method(m, instance.class(), name, receiver) {
@@ -482,9 +485,10 @@ impl Vm {
                 else {
                     throw!("Only instances have fields.");
                 };
-                let value = peek!(0);
-                if !instance.fields.set_existing(m, name, value) {
-                    add_field(m, instance, name, value);
+                let value = &stack[sp - 1];
+                match instance.fields.get_slot(Some(name)) {
+                    Some(field) => field.copy_from(m, value),
+                    None => add_field(m, instance, name, value.get()),
                 }
             }};
         }
@@ -492,9 +496,9 @@ impl Vm {
         macro_rules! invoke_from_class {
             ($class:expr, $name:expr, $argc:expr) => {{
                 let name = $name;
-                match $class.methods.get(name) {
+                match $class.methods.get(Some(name)) {
                     Some(method) => {
-                        call_closure!(method.as_obj().expect("methods are closures"), $argc)
+                        call_closure!(method.as_gc().expect("methods are closures"), $argc)
                     }
                     None => throw!(undefined_property(name)),
                 }
@@ -678,7 +682,8 @@ impl Vm {
                     };
                     // A field holding a callable shadows a method of the
                     // same name.
-                    if let Some(field) = instance.fields.get(name) {
+                    if let Some(field) = instance.fields.get_slot(Some(name)) {
+                        let field = field.get();
                         stack[sp - 1 - argc].set(m, field);
                         call_value!(field, argc);
                     } else {
@@ -766,8 +771,8 @@ impl Vm {
         // Built in a reused buffer: the string object copies the bytes into
         // the heap if they are new.
         self.scratch.clear();
-        self.scratch.extend_from_slice(a.bytes());
-        self.scratch.extend_from_slice(b.bytes());
+        self.scratch.push_str(a.text());
+        self.scratch.push_str(b.text());
         Some(self.strings.intern(m, &self.scratch))
     }
 
@@ -812,9 +817,9 @@ impl Vm {
                 let instance = object::new_instance(m, obj);
                 stack[sp - 1 - argc].set(m, Value::Obj(instance));
                 let init = state.init_string.get().expect("the VM has \"init\"");
-                match class.methods.get(init) {
+                match class.methods.get(Some(init)) {
                     Some(initializer) => Ok(Call::Enter(
-                        initializer.as_obj().expect("methods are closures"),
+                        initializer.as_gc().expect("methods are closures"),
                     )),
                     None if argc != 0 => Err(arity_error(0, argc)),
                     None => Ok(Call::Done(sp - argc)),
@@ -894,7 +899,7 @@ fn bind_method<'m>(
     name: Gc<'_, Obj>,
     receiver: Value<'m>,
 ) -> Option<Gc<'m, Obj>> {
-    let method = class.methods.get(name)?.as_obj()?;
+    let method = class.methods.get(Some(name))?.as_gc()?;
     Some(object::new_bound_method(m, receiver, method))
 }
 
@@ -940,19 +945,17 @@ fn close_upvalues(m: &Mutator, state: &VmState, stack: &GcArray<Slot>, last: usi
 }
 
 /// Move the stack to an array twice as large; `None` at clox's limit.
+#[cold]
+#[inline(never)]
 fn grow_stack<'m>(
     m: &'m Mutator,
     state: &'m VmState,
     old: &GcArray<Slot>,
-    sp: usize,
 ) -> Option<&'m GcArray<Slot>> {
     if old.len() >= STACK_MAX {
         return None;
     }
-    let new = m.alloc_array((old.len() * 2).min(STACK_MAX), |_| Slot::nil());
-    for (dst, src) in new.iter().zip(&old[..sp]) {
-        dst.set(m, src.get());
-    }
+    let new = old.resized(m, (old.len() * 2).min(STACK_MAX), Slot::nil_word());
     state.stack.set(m, Some(new));
     Some(new.get())
 }
@@ -1018,7 +1021,9 @@ fn inherit(m: &Mutator, superclass: Value<'_>, subclass: Value<'_>) -> bool {
     let subclass = subclass.obj_ref().expect("OP_INHERIT on a class").class();
     // Copy-down inheritance: methods defined later in the subclass
     // overwrite the copies.
-    subclass.methods.add_all(m, &superclass.methods);
+    for (name, method) in superclass.methods.iter() {
+        subclass.methods.insert(m, name, method);
+    }
     true
 }
 
@@ -1026,11 +1031,11 @@ fn inherit(m: &Mutator, superclass: Value<'_>, subclass: Value<'_>) -> bool {
 #[inline(never)]
 fn define_method(m: &Mutator, name: Gc<'_, Obj>, class: Value<'_>, method: Value<'_>) {
     let class = class.obj_ref().expect("OP_METHOD on a class").class();
-    class.methods.set(m, name, method);
+    class.methods.insert(m, Some(name), method.word());
 }
 
 /// `SET_PROPERTY` of a field the instance does not have yet.
 #[inline(never)]
 fn add_field(m: &Mutator, instance: &object::Instance, name: Gc<'_, Obj>, value: Value<'_>) {
-    instance.fields.set(m, name, value);
+    instance.fields.insert(m, Some(name), value.word());
 }

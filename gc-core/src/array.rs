@@ -21,7 +21,13 @@ use crate::mark::Tracer;
 use crate::trace::Trace;
 
 /// A fixed-length array in the GC heap. Allocate with
-/// [`Mutator::alloc_array`](crate::Mutator::alloc_array).
+/// [`Mutator::alloc_array`](crate::Mutator::alloc_array) (or
+/// [`alloc_slice_copy`](crate::Mutator::alloc_slice_copy) for plain data).
+/// An array whose elements hold no GC pointer (`u8`, `f64`, ...) is
+/// allocated in a noscan span: the marker marks it without ever reading
+/// its elements. Arrays of [`Slot`](crate::Slot)s grow by
+/// [`resized`](GcArray::resized) copies; [`GcVec`](crate::GcVec) does that
+/// for you.
 ///
 /// ```
 /// use tricolor::{Heap, Member};

@@ -14,6 +14,10 @@
 //!   and [`NanBox<T>`](NanBox), a one-word NaN-boxed value slot for
 //!   dynamically typed VMs; [`ExternalMemory`] tells the pacer about memory
 //!   objects own outside the heap;
+//! - containers for mutable data in the heap: [`GcVec<S>`](GcVec) and
+//!   [`GcMap<K, V>`](GcMap) over [`Slot`]s (`Member`, `NanBox`,
+//!   [`Plain`] words, or the user's own), [`GcStr`] strings and
+//!   plain-data slices ([`Mutator::alloc_slice_copy`]);
 //! - [`Trace`], normally derived, which tells the marker where a type keeps
 //!   its GC pointers.
 //!
@@ -70,6 +74,8 @@
 //! `weak_map` (`WeakMap`, `WeakSet`), `identity` (`Eq`/`Hash`/`{:p}` of
 //! pointers and handles), `external` (`ExternalMemory`), `mark`, `grey` (the grey pool and
 //! its termination), `world` (stop-the-world handshake),
+//! `slot` (what containers hold), `plain` (`Plain` words), `vec` (`GcVec`),
+//! `key` (map keys, `ByContent`), `map` (`GcMap`), `str` (`GcStr`, slices),
 //! `mutator`, `builder` (settings), `heap` (the shared instance), `cycle` (one collection), `pacer`, `sweep` (background sweeper),
 //! `signal` (waking background threads), `sync` (the primitives loom models swap),
 //! `config` (environment), `stats` (counters, `CycleRecord`, gctrace and gcpacer lines),
@@ -90,6 +96,8 @@ mod gc;
 mod grey;
 mod heap;
 mod identity;
+mod key;
+mod map;
 mod mark;
 mod mutator;
 mod mutator_stats;
@@ -97,15 +105,19 @@ mod nanbox;
 mod object;
 mod pacer;
 mod paths;
+mod plain;
 mod publish;
 mod roots;
 mod signal;
+mod slot;
 mod stall;
 mod stats;
+mod str;
 mod sweep;
 mod sync;
 mod trace;
 mod trace_impls;
+mod vec;
 mod weak;
 mod weak_map;
 mod world;
@@ -118,13 +130,19 @@ pub use external::ExternalMemory;
 pub use gc::{Gc, Member};
 pub use gc_alloc::{AllocError, AllocStats};
 pub use heap::Heap;
+pub use key::{ByContent, Key};
+pub use map::GcMap;
 pub use mutator::Mutator;
 pub use mutator_stats::MutatorStats;
 pub use nanbox::{NanBox, NanValue};
 pub use paths::{PathStep, PathTarget, RetentionPath, RootKind};
+pub use plain::{Plain, PlainWord};
 pub use roots::{GlobalRoot, Root};
+pub use slot::Slot;
 pub use stats::{CycleRecord, GcStats, PAUSE_HISTORY};
+pub use str::GcStr;
 pub use trace::{NoGc, Trace, Tracer};
+pub use vec::GcVec;
 pub use weak::Weak;
 pub use weak_map::{WeakMap, WeakSet};
 

@@ -272,8 +272,26 @@ impl Mutator {
         len: usize,
         init: impl FnMut(usize) -> T,
     ) -> Result<Gc<'_, GcArray<T>>, AllocError> {
+        // SAFETY: `GcArray<T>` is trivially laid out as itself.
+        unsafe { self.try_alloc_array_as(len, init) }
+    }
+
+    /// `try_alloc_array`, for an object type `A` that wraps the array
+    /// (`GcStr`): the header names `A`, the value is initialised as a
+    /// `GcArray<T>`.
+    ///
+    /// # Safety
+    /// `A` is `#[repr(transparent)]` over `GcArray<T>` (or is it), and
+    /// every `GcArray<T>` that `init` can produce is a valid `A`; `A` traces
+    /// and drops exactly as `GcArray<T>` does.
+    #[track_caller]
+    pub(crate) unsafe fn try_alloc_array_as<A: Trace + 'static, T: Trace + Send + 'static>(
+        &self,
+        len: usize,
+        init: impl FnMut(usize) -> T,
+    ) -> Result<Gc<'_, A>, AllocError> {
         let size = GcArray::<T>::value_size(len)
-            .and_then(|v| v.checked_add(ObjectType::<GcArray<T>>::OFFSET))
+            .and_then(|v| v.checked_add(ObjectType::<A>::OFFSET))
             .unwrap_or(usize::MAX);
         // Only elements with destructors make the sweeper call the array's.
         let flags = AllocFlags {
@@ -283,11 +301,11 @@ impl Mutator {
         let slot = self.with_cache(|c| c.alloc_size(size, !T::NEEDS_TRACE, flags))?;
         // The header is written first so the sweeper can drop a partly built
         // array; the returned Gc borrows the mutator, so the array outlives it.
-        // SAFETY: the slot is fresh and `size` bytes: header, length, `len` elements.
-        let array: Gc<'_, GcArray<T>> = unsafe {
-            object::write_header::<GcArray<T>>(slot);
-            let value =
-                (slot.as_ptr() as usize + ObjectType::<GcArray<T>>::OFFSET) as *mut GcArray<T>;
+        // SAFETY: the slot is fresh and `size` bytes: header, length, `len`
+        // elements; `A` has `GcArray<T>`'s layout (the caller's contract).
+        let array: Gc<'_, A> = unsafe {
+            object::write_header::<A>(slot);
+            let value = (slot.as_ptr() as usize + ObjectType::<A>::OFFSET) as *mut GcArray<T>;
             GcArray::init(value, len, init);
             Gc::from_base(slot.as_ptr() as usize)
         };
