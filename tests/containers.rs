@@ -62,9 +62,7 @@ fn verify(n: &Node, id: u64) {
 
 const CHECKMARK: DebugFlags = DebugFlags {
     gccheckmark: true,
-    gctrace: false,
-    gcstress: false,
-    gcstoptheworld: false,
+    ..DebugFlags::DEFAULT
 };
 
 const STRESS: DebugFlags = DebugFlags {
