@@ -491,3 +491,42 @@ mod strict {
         assert!(!needs_trace::<Tree<Id>>());
     }
 }
+
+/// Plain `'static` data needs no `unsafe`: function pointers, `&'static
+/// str` and enums of plain data derive or implement `Trace`, and a generic
+/// type holding a `Member<T>` needs no hand-written `T: 'static`.
+#[derive(Trace)]
+struct WithStatics<T> {
+    link: tricolor::Member<T>,
+    op: fn(i64, i64) -> i64,
+    name: &'static str,
+    kind: PlainKind,
+}
+
+#[derive(Trace, Clone, Copy, PartialEq, Debug)]
+#[trace(no_gc)]
+enum PlainKind {
+    Add,
+    Mul,
+}
+
+#[test]
+fn plain_static_data_and_generic_members_derive_without_unsafe() {
+    const { assert!(!<fn(i64, i64) -> i64 as Trace>::NEEDS_TRACE) };
+    let heap = tricolor::Heap::new();
+    let mut m = heap.mutator();
+    let target = m.alloc(String::from("target"));
+    let g = m.alloc(WithStatics {
+        link: target.into(),
+        op: |a, b| a * b,
+        name: "mul",
+        kind: PlainKind::Mul,
+    });
+    let g = m.root(g);
+    m.collect();
+    let g = g.get(&m);
+    assert_eq!((g.op)(6, 7), 42);
+    assert_eq!((g.name, g.kind), ("mul", PlainKind::Mul));
+    assert_ne!(g.kind, PlainKind::Add);
+    assert_eq!(g.link.get().unwrap().as_str(), "target");
+}

@@ -15,7 +15,8 @@
 use std::fmt;
 
 use tricolor::{
-    ByContent, DebugFlags, Gc, GcMap, GcStr, GcVec, Heap, HeapBuilder, Member, Mutator, Root, Trace,
+    ByContent, DebugFlags, ExternalMemory, Gc, GcMap, GcStr, GcVec, Heap, HeapBuilder, Member,
+    Mutator, Root, Trace,
 };
 
 #[derive(Trace)]
@@ -31,6 +32,14 @@ enum Obj {
     Vector(GcVec<Member<Obj>>),
     Table(GcMap<ByContent<Member<GcStr>>, Member<Obj>>),
     Env(Env),
+    Bytes(Bytes),
+}
+
+/// A byte buffer kept outside the heap, its size told to the pacer.
+#[derive(Trace)]
+struct Bytes {
+    data: Vec<u8>,
+    external: ExternalMemory,
 }
 
 #[derive(Trace)]
@@ -77,6 +86,8 @@ enum Builtin {
     MakeTable,
     TableSet,
     TableGet,
+    MakeBytes,
+    BytesLength,
 }
 
 const BUILTINS: &[(&str, Builtin)] = &[
@@ -101,6 +112,8 @@ const BUILTINS: &[(&str, Builtin)] = &[
     ("make-table", Builtin::MakeTable),
     ("table-set!", Builtin::TableSet),
     ("table-get", Builtin::TableGet),
+    ("make-bytes", Builtin::MakeBytes),
+    ("bytes-length", Builtin::BytesLength),
 ];
 
 /// The interpreter's heap state, reachable from one root.
@@ -509,6 +522,15 @@ impl Lisp {
                 m.alloc(Obj::Str(m.alloc_str(&s).into()))
             }
             Builtin::MakeTable => m.alloc(Obj::Table(GcMap::new())),
+            Builtin::MakeBytes => {
+                let data = vec![0u8; num(arg(0)?)? as usize];
+                let external = m.external_memory(data.capacity());
+                m.alloc(Obj::Bytes(Bytes { data, external }))
+            }
+            Builtin::BytesLength => match arg(0)?.get() {
+                Obj::Bytes(b) => number(b.data.len() as f64),
+                _ => return Err("not a byte buffer".into()),
+            },
             Builtin::TableSet | Builtin::TableGet => {
                 let Obj::Table(table) = arg(0)?.get() else {
                     return Err("not a table".into());
@@ -563,6 +585,8 @@ const PROGRAM: &str = r#"
 (check (make-tree 5))
 (string-append "héllo" "," "wörld")
 (string-length (string-append "héllo" "!"))
+(define buffers (lambda (n total) (if (= n 0) total (buffers (- n 1) (+ total (bytes-length (make-bytes 65536)))))))
+(buffers 64 0)
 "#;
 
 const EXPECTED: &[&str] = &[
@@ -591,6 +615,8 @@ const EXPECTED: &[&str] = &[
     "63",
     "héllo,wörld",
     "6",
+    "buffers",
+    "4194304",
 ];
 
 fn run(heap: Heap, rounds: usize) {
@@ -608,7 +634,13 @@ fn run(heap: Heap, rounds: usize) {
 
 #[test]
 fn lisp_runs_with_default_settings() {
-    run(HeapBuilder::new().build().unwrap(), 1);
+    let heap = HeapBuilder::new().build().unwrap();
+    run(heap.clone(), 1);
+    // The byte buffers' 4 MiB outside the heap were counted, then released
+    // with their objects.
+    heap.collect();
+    heap.collect();
+    assert_eq!(heap.stats().external_bytes, 0, "dead buffers still counted");
 }
 
 #[test]

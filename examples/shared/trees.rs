@@ -13,7 +13,7 @@ use tricolor::{Gc, Member, Mutator, Trace};
 /// `P` that nothing reads but that gives the node the size its workload
 /// specifies.
 #[derive(Trace, Default)]
-pub struct Node<P: 'static> {
+pub struct Node<P> {
     left: Member<Node<P>>,
     right: Member<Node<P>>,
     _payload: P,

@@ -238,3 +238,30 @@ macro_rules! impl_tuple {
 // SAFETY: see `impl_iterable!` above. `()` is a leaf, implemented with the
 // primitives.
 impl_tuples!([] (0 A) (1 B) (2 C) (3 D) (4 E) (5 F) (6 G) (7 H) (8 I) (9 J) (10 K) (11 L));
+
+/// `Trace` and `NoGc` for function pointers of up to six arguments: a
+/// function pointer is a code address and captures nothing, so it can hold
+/// no GC pointer whatever its argument and result types. (Pointers to
+/// functions generic over lifetimes, such as `fn(&str) -> &str`, are
+/// distinct types these impls do not cover.)
+macro_rules! impl_fn_pointers {
+    ($($($arg:ident),*;)*) => {$(
+        impl_no_gc! {
+            [R, $($arg),*] fn($($arg),*) -> R;
+            [R, $($arg),*] unsafe fn($($arg),*) -> R;
+            [R, $($arg),*] extern "C" fn($($arg),*) -> R;
+        }
+    )*};
+}
+
+// SAFETY: see `impl_fn_pointers!`: a function pointer holds only an address
+// of code.
+impl_fn_pointers! {
+    ;
+    A;
+    A, B;
+    A, B, C;
+    A, B, C, D;
+    A, B, C, D, E;
+    A, B, C, D, E, F;
+}

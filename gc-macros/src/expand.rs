@@ -159,6 +159,11 @@ fn trace_impl(
     let mut generics = input.generics.clone();
     for param in generics.type_params_mut() {
         param.bounds.push(parse_quote!(#krate::Trace));
+        // GC objects are `'static` (the collector keeps them past any
+        // borrow), and so is everything a `Member<T>` may point to: saying
+        // it here spares the user a hand-written `T: 'static` on every
+        // generic type that holds a `Member<T>`.
+        param.bounds.push(parse_quote!('static));
     }
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
 
