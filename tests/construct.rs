@@ -54,15 +54,21 @@ fn tree<'m>(m: &'m Mutator, d: u32) -> Gc<'m, Pair> {
     pair(m, Some(l), Some(r), 1)
 }
 
-#[test]
-fn objects_built_with_pointers_survive_cycles() {
-    let heap = HeapBuilder::new()
+/// A heap that re-marks from the roots after every mark (gccheckmark).
+fn checkmark_heap(percent: u32) -> Heap {
+    HeapBuilder::new()
+        .gc_percent(Some(percent))
         .debug(DebugFlags {
             gccheckmark: true,
             ..DebugFlags::default()
         })
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn objects_built_with_pointers_survive_cycles() {
+    let heap = checkmark_heap(100);
     let mut m = heap.mutator();
     let t = m.root(tree(&m, 12));
     for _ in 0..3 {
@@ -76,14 +82,7 @@ fn objects_built_with_pointers_survive_cycles() {
 /// freed (and checkmark, or the checksums, would catch it).
 #[test]
 fn building_while_marking_shades_the_children() {
-    let heap = HeapBuilder::new()
-        .gc_percent(Some(30))
-        .debug(DebugFlags {
-            gccheckmark: true,
-            ..DebugFlags::default()
-        })
-        .build()
-        .unwrap();
+    let heap = checkmark_heap(30);
     let mut m = heap.mutator();
     let keep = m.root(tree(&m, 3));
     for i in 0..30_000u64 {

@@ -192,6 +192,22 @@ fn frame(
     );
 }
 
+/// A linear vertical axis from 0 to a little above `max` (headroom so the
+/// highest point does not sit on the frame), about `ticks` ticks, over the
+/// panel's `(top, bottom)` pixels; with its tick labels.
+fn linear_axis(max: f64, ticks: usize, (top, bottom): (f64, f64)) -> (Scale, Vec<(f64, String)>) {
+    let ticks = linear_ticks(max * 1.03, ticks);
+    let y = Scale {
+        lo: 0.0,
+        hi: *ticks.last().expect("never empty"),
+        from: bottom,
+        to: top,
+        log: false,
+    };
+    let labels = ticks.iter().map(|&v| (v, tick_label(v))).collect();
+    (y, labels)
+}
+
 fn heap_panel(s: &mut Svg, trace: &Trace, x: Scale, x_ticks: &[f64]) {
     let cycles = &trace.cycles;
     let triggers: Vec<(f64, f64)> = cycles
@@ -204,16 +220,8 @@ fn heap_panel(s: &mut Svg, trace: &Trace, x: Scale, x_ticks: &[f64]) {
         .chain(triggers.iter().map(|t| t.1))
         .fold(0.0, f64::max);
     // Headroom so the highest marker does not sit on the frame.
-    let ticks = linear_ticks(max * 1.03, 6);
     let (top, bottom) = HEAP_PANEL;
-    let y = Scale {
-        lo: 0.0,
-        hi: *ticks.last().expect("never empty"),
-        from: bottom,
-        to: top,
-        log: false,
-    };
-    let labels: Vec<(f64, String)> = ticks.iter().map(|&v| (v, tick_label(v))).collect();
+    let (y, labels) = linear_axis(max, 6, HEAP_PANEL);
     frame(
         s,
         HEAP_PANEL,
@@ -436,16 +444,8 @@ fn pause_panel(s: &mut Svg, cycles: &[Cycle], x: Scale, x_ticks: &[f64]) {
 
 fn cpu_panel(s: &mut Svg, cycles: &[Cycle], x: Scale, x_ticks: &[f64]) {
     let max = cycles.iter().map(|c| c.cpu_percent).fold(10.0, f64::max);
-    let ticks = linear_ticks(max * 1.03, 5);
     let (top, bottom) = CPU_PANEL;
-    let y = Scale {
-        lo: 0.0,
-        hi: *ticks.last().expect("never empty"),
-        from: bottom,
-        to: top,
-        log: false,
-    };
-    let labels: Vec<(f64, String)> = ticks.iter().map(|&v| (v, tick_label(v))).collect();
+    let (y, labels) = linear_axis(max, 5, CPU_PANEL);
     frame(
         s,
         CPU_PANEL,
