@@ -59,7 +59,8 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::heap::HeapInner;
-use crate::mutator::{Mutator, MutatorShared};
+use crate::mutator::Mutator;
+use crate::mutator_state::MutatorShared;
 
 /// Entries in a mutator's write-barrier buffer before it is flushed.
 const BUFFER_LEN: usize = 512;

@@ -35,7 +35,8 @@ use std::sync::Arc;
 use gc_alloc::AllocHeap;
 
 use crate::heap::{Heap, HeapInner};
-use crate::mutator::{attached_here, Mutator};
+use crate::mutator::Mutator;
+use crate::mutator_state::attached_here;
 use crate::object::{header, VTable};
 
 /// Types listed one by one in `gccensus` lines.

@@ -47,7 +47,7 @@ use crate::cputime::CpuTimer;
 use crate::events::us;
 use crate::heap::HeapInner;
 use crate::mark::checkmark;
-use crate::mutator::MutatorShared;
+use crate::mutator_state::MutatorShared;
 use crate::stats::CycleRecord;
 
 /// What the cycle in progress has measured so far.

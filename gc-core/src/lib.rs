@@ -76,7 +76,8 @@
 //! its termination), `world` (stop-the-world handshake),
 //! `slot` (what containers hold), `plain` (`Plain` words), `vec` (`GcVec`),
 //! `key` (map keys, `ByContent`), `map` (`GcMap`), `str` (`GcStr`, slices),
-//! `mutator`, `builder` (settings), `heap` (the shared instance), `cycle` (one collection), `pacer`, `sweep` (background sweeper),
+//! `slots` (the root and weak tables the collector scans), `mutator_state`
+//! (what the collector sees of a mutator), `mutator`, `builder` (settings), `heap` (the shared instance), `cycle` (one collection), `pacer`, `sweep` (background sweeper),
 //! `signal` (waking background threads), `sync` (the primitives loom models swap),
 //! `config` (environment), `stats` (counters, `CycleRecord`, gctrace and gcpacer lines),
 //! `cputime` (thread CPU clocks), `mutator_stats` (per-mutator identity and figures),
@@ -100,6 +101,7 @@ mod key;
 mod map;
 mod mark;
 mod mutator;
+mod mutator_state;
 mod mutator_stats;
 mod nanbox;
 mod object;
@@ -110,6 +112,7 @@ mod publish;
 mod roots;
 mod signal;
 mod slot;
+mod slots;
 mod stall;
 mod stats;
 mod str;

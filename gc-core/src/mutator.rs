@@ -47,47 +47,15 @@ use crate::array::GcArray;
 use crate::barrier::WriteBarrier;
 use crate::gc::Gc;
 use crate::heap::{Heap, HeapInner};
+use crate::mutator_state::{MutatorShared, ATTACHED};
 use crate::mutator_stats::MutatorInfo;
 use crate::object::{self, ObjectType};
 use crate::publish;
-use crate::roots::{Root, RootChunks, RootSet};
+use crate::roots::{Root, RootSet};
+use crate::slots::RootChunks;
 use crate::trace::Trace;
 
-/// The parts of a mutator the collector reaches from other threads.
-pub(crate) struct MutatorShared {
-    /// The slots of this mutator's roots; the free list is in its
-    /// owner-local `RootSet` (`roots.rs`).
-    pub(crate) roots: RootChunks,
-    pub(crate) cache: Arc<Mutex<ThreadCache>>,
-    /// This cycle's scan of `roots` has not happened yet.
-    pub(crate) roots_pending: AtomicBool,
-    /// The owner's safepoint poll word: raised by the collector when it
-    /// wants the owner at a safepoint (a stop, root sets to scan) and by the
-    /// owner's thread cache when the heap passes its trigger; cleared by the
-    /// owner at the start of the safepoint slow path, which then checks
-    /// each condition itself (so a raise is never lost).
-    pub(crate) poll: Arc<AtomicBool>,
-    /// Whether the owner is running. A mark worker scans the roots of a
-    /// mutator that is not running while holding this lock, and the owner
-    /// takes it to start running again, so a root set is never scanned while
-    /// its owner moves pointers between roots (root stores have no barrier).
-    /// `Root::clone` takes it too when the owner is stopped.
-    pub(crate) running: Mutex<bool>,
-    /// Thread, attach site and per-mutator figures (`mutator_stats.rs`).
-    pub(crate) info: MutatorInfo,
-}
-
 type CacheGuard = ArcMutexGuard<RawMutex, ThreadCache>;
-
-thread_local! {
-    /// Heaps this thread has a mutator for.
-    static ATTACHED: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
-}
-
-pub(crate) fn attached_here(heap: &Arc<HeapInner>) -> bool {
-    let id = Arc::as_ptr(heap) as usize;
-    ATTACHED.with(|a| a.borrow().contains(&id))
-}
 
 /// A thread's handle on a [`Heap`]: allocation, roots and safepoints.
 ///

@@ -48,9 +48,6 @@ const ADDRESS_MASK: u64 = (1 << 48) - 1;
 /// The one NaN [`NanValue::from_f64`] produces.
 const CANONICAL_NAN: u64 = 0x7FF8 << 48;
 
-/// Addresses a `NanBox` can encode end here.
-pub(crate) const ADDRESS_LIMIT: usize = 1 << 48;
-
 /// Whether `word` has the pointer pattern.
 #[inline(always)]
 const fn is_pointer(word: u64) -> bool {

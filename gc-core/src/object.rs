@@ -21,6 +21,10 @@ use gc_alloc::{size_class_of, SpanClass};
 use crate::mark::Tracer;
 use crate::trace::Trace;
 
+/// Object addresses end below this: `NanBox` encodes an address in 48 bits,
+/// and `HeapBuilder::build` refuses a reservation that ends above it.
+pub(crate) const ADDRESS_LIMIT: usize = 1 << 48;
+
 /// Per-type information the collector needs from an object's address.
 pub(crate) struct VTable {
     /// Trace the value at `base + offset`.

@@ -6,7 +6,7 @@
 //!
 //! # A mutator's roots: cheap to make and drop
 //! Each mutator's table is split in two:
-//! - [`RootChunks`], in `MutatorShared`, which the collector reads: boxed
+//! - `RootChunks` (`slots.rs`), in `MutatorShared`, which the collector reads: boxed
 //!   chunks of slots, appended to (under a lock taken only to grow or to
 //!   scan) and never freed before the table;
 //! - [`RootSet`], owner-local (`Rc`, `!Send`): the free list and a copy of
@@ -36,7 +36,7 @@
 //! if it is later unlinked) or from a new, black, allocation.
 //!
 //! # Global roots
-//! Rare, so one mutex-guarded [`SlotTable`] per heap. It is scanned in the
+//! Rare, so one mutex-guarded `SlotTable` (`slots.rs`) per heap. It is scanned in the
 //! first pause, and any thread can store into it later, so it is a path for
 //! a pointer to move from one thread's not-yet-scanned roots to another
 //! thread; stores into global roots therefore run the barrier like a heap
@@ -54,155 +54,13 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
-
 use crate::barrier::{self, check_owner, Place};
 use crate::gc::Gc;
 use crate::heap::HeapInner;
-use crate::mutator::{Mutator, MutatorShared};
+use crate::mutator::Mutator;
+use crate::mutator_state::MutatorShared;
+use crate::slots::slot_ref;
 use crate::trace::Trace;
-
-const CHUNK: usize = 256;
-
-type Chunk = [AtomicUsize; CHUNK];
-
-/// Boxed chunks of zeroed slots; boxed so that slot addresses, which
-/// handles keep, never move.
-#[derive(Default)]
-struct Chunks(#[allow(clippy::vec_box)] Vec<Box<Chunk>>);
-
-impl Chunks {
-    /// Append a chunk; returns its slots, first to last.
-    fn grow(&mut self) -> impl DoubleEndedIterator<Item = NonNull<AtomicUsize>> + '_ {
-        self.0
-            .push(Box::new(std::array::from_fn(|_| AtomicUsize::new(0))));
-        let chunk = self.0.last().expect("just pushed");
-        chunk.iter().map(NonNull::from)
-    }
-
-    fn for_each(&self, f: impl FnMut(&AtomicUsize)) {
-        self.0.iter().flat_map(|c| c.iter()).for_each(f);
-    }
-
-    fn slots(&self) -> usize {
-        self.0.len() * CHUNK
-    }
-}
-
-struct Slots {
-    chunks: Chunks,
-    free: Vec<NonNull<AtomicUsize>>,
-    used: usize,
-}
-
-/// A table of atomic pointer slots with stable addresses, every change
-/// under one mutex (global roots).
-pub(crate) struct SlotTable {
-    slots: Mutex<Slots>,
-}
-
-impl Default for SlotTable {
-    fn default() -> Self {
-        SlotTable {
-            slots: Mutex::new(Slots {
-                chunks: Chunks::default(),
-                free: Vec::new(),
-                used: 0,
-            }),
-        }
-    }
-}
-
-// SAFETY: the raw pointers in `free` point into chunks owned by the same
-// table; all slot contents are atomics.
-unsafe impl Send for SlotTable {}
-// SAFETY: as above; the bookkeeping is behind the mutex.
-unsafe impl Sync for SlotTable {}
-
-impl Slots {
-    fn take(&mut self) -> NonNull<AtomicUsize> {
-        self.used += 1;
-        match self.free.pop() {
-            Some(p) => p,
-            None => {
-                let mut new = self.chunks.grow();
-                let first = new.next().expect("chunks are not empty");
-                self.free.extend(new.rev());
-                first
-            }
-        }
-    }
-}
-
-impl SlotTable {
-    /// A slot holding `value`.
-    pub(crate) fn insert(&self, value: usize) -> NonNull<AtomicUsize> {
-        let slot = self.slots.lock().take();
-        // SAFETY: the slot is in a chunk owned by this table (never freed
-        // before the table) and was free, so no one else uses it.
-        unsafe { slot.as_ref() }.store(value, Ordering::Release);
-        slot
-    }
-
-    /// A new slot holding what `from` holds, read and written in one
-    /// critical section, so no scan of the table falls between the two.
-    ///
-    /// # Safety
-    /// `from` came from `insert` or `duplicate` on this table and is in use.
-    pub(crate) unsafe fn duplicate(&self, from: NonNull<AtomicUsize>) -> NonNull<AtomicUsize> {
-        let mut s = self.slots.lock();
-        let slot = s.take();
-        // SAFETY: both slots are in chunks owned by this table, and the new
-        // one was free.
-        let (from, to) = unsafe { (from.as_ref(), slot.as_ref()) };
-        to.store(from.load(Ordering::Acquire), Ordering::Release);
-        slot
-    }
-
-    /// Give a slot back.
-    ///
-    /// # Safety
-    /// `slot` came from `insert` or `duplicate` on this table and is not
-    /// used afterwards.
-    pub(crate) unsafe fn remove(&self, slot: NonNull<AtomicUsize>) {
-        let mut s = self.slots.lock();
-        // SAFETY: by the contract the slot belongs to this table.
-        unsafe { slot.as_ref() }.store(0, Ordering::Relaxed);
-        s.used -= 1;
-        s.free.push(slot);
-    }
-
-    /// Slots in use.
-    pub(crate) fn len(&self) -> usize {
-        self.slots.lock().used
-    }
-
-    /// Call `f` on every slot (free ones hold 0).
-    pub(crate) fn for_each(&self, f: impl FnMut(&AtomicUsize)) {
-        self.slots.lock().chunks.for_each(f);
-    }
-}
-
-/// The collector's view of one mutator's roots: the slots, in chunks that
-/// only the owner adds (module comment).
-#[derive(Default)]
-pub(crate) struct RootChunks {
-    chunks: Mutex<Chunks>,
-}
-
-impl RootChunks {
-    /// Slots in the table, free ones included (what a scan reads).
-    pub(crate) fn len(&self) -> usize {
-        self.chunks.lock().slots()
-    }
-
-    /// Call `f` on every slot (free ones hold 0). A scan that marks is made
-    /// by the owner, or by a thread holding the owner's `running` lock while
-    /// the owner is stopped (module comment).
-    pub(crate) fn for_each(&self, f: impl FnMut(&AtomicUsize)) {
-        self.chunks.lock().for_each(f);
-    }
-}
 
 /// The owner-local half of a mutator's root table (module comment).
 pub(crate) struct RootSet {
@@ -242,12 +100,8 @@ impl RootSet {
 
     #[cold]
     fn grow(&self) -> NonNull<AtomicUsize> {
-        let mut chunks = self.shared.roots.chunks.lock();
-        let mut new = chunks.grow();
-        let first = new.next().expect("chunks are not empty");
         // SAFETY: as in `take`, which has returned its borrow.
-        unsafe { &mut *self.free.get() }.extend(new.rev());
-        first
+        self.shared.roots.grow(unsafe { &mut *self.free.get() })
     }
 
     /// Free `slot`, which came from `take` and is not used afterwards.
@@ -259,16 +113,6 @@ impl RootSet {
         // SAFETY: as in `take`.
         unsafe { &mut *self.free.get() }.push(slot);
     }
-}
-
-/// Reads the slot of a handle.
-///
-/// # Safety
-/// `slot` is in a table the caller keeps alive.
-#[inline]
-pub(crate) unsafe fn slot_ref<'a>(slot: NonNull<AtomicUsize>) -> &'a AtomicUsize {
-    // SAFETY: by the contract the chunk holding the slot is alive.
-    unsafe { slot.as_ref() }
 }
 
 /// A root registered with one mutator: it keeps its object alive across

@@ -153,7 +153,7 @@ impl HeapInner {
         state: &str,
         waited: Duration,
         next: Duration,
-        pending: impl Fn(&crate::mutator::MutatorShared) -> bool,
+        pending: impl Fn(&crate::mutator_state::MutatorShared) -> bool,
     ) {
         let mut names = Vec::new();
         for m in self.mutators.lock().iter() {
