@@ -74,10 +74,24 @@ impl<'a> Tracer<'a> {
     /// A tracer that only records the non-null edges it is given; read them
     /// with [`collected`](Self::collected).
     pub(crate) fn collecting(heap: &'a AllocHeap) -> Tracer<'a> {
+        Tracer::collecting_into(heap, Vec::new())
+    }
+
+    /// As [`collecting`](Self::collecting), recording into `buffer`
+    /// (cleared first), which [`into_collected`](Self::into_collected) hands
+    /// back: lets a caller reuse one allocation.
+    pub(crate) fn collecting_into(heap: &'a AllocHeap, mut buffer: Vec<usize>) -> Tracer<'a> {
+        buffer.clear();
         Tracer {
             special: Some(Special::Collect),
+            grey: buffer,
             ..Tracer::new(heap)
         }
+    }
+
+    /// The buffer of a collecting tracer, with the edges it recorded.
+    pub(crate) fn into_collected(self) -> Vec<usize> {
+        self.grey
     }
 
     /// The edges a [`collecting`](Self::collecting) tracer recorded.

@@ -37,6 +37,25 @@ thread_local! {
     /// Pointer slots made on this thread and not yet inside an allocated
     /// object.
     static UNPUBLISHED: Cell<usize> = const { Cell::new(0) };
+    /// The collecting tracer's buffer, kept between allocations so that
+    /// building an object with pointer fields allocates nothing else.
+    static FOUND: Cell<Vec<usize>> = const { Cell::new(Vec::new()) };
+}
+
+/// The pointers `value` holds, through a collecting tracer whose buffer is
+/// reused; give the buffer back with `keep_buffer`.
+fn pointers_of<T: Trace + ?Sized>(m: &Mutator, value: &T) -> Vec<usize> {
+    let mut tracer = Tracer::collecting_into(&m.heap_inner().alloc, FOUND.take());
+    value.trace(&mut tracer);
+    tracer.into_collected()
+}
+
+/// Keep `found`'s allocation for the next object, unless a huge array made
+/// it too big to hold on to.
+fn keep_buffer(found: Vec<usize>) {
+    if found.capacity() <= 4096 {
+        FOUND.set(found);
+    }
 }
 
 /// A pointer slot was made outside the heap (`Member::new`, `NanBox::new`).
@@ -60,19 +79,19 @@ pub(crate) fn any_unpublished() -> bool {
 #[inline(never)]
 #[track_caller]
 pub(crate) fn publish<T: Trace + ?Sized>(m: &Mutator, value: &T) {
-    let mut tracer = Tracer::collecting(&m.heap_inner().alloc);
-    value.trace(&mut tracer);
-    let found = tracer.collected();
+    let found = pointers_of(m, value);
     UNPUBLISHED.with(|n| n.set(n.get().saturating_sub(found.len())));
     let barrier: &WriteBarrier = m.barrier();
-    if found.iter().any(|&p| !barrier.in_heap(p)) {
+    let foreign = found.iter().any(|&p| !barrier.in_heap(p));
+    if !foreign && m.marking() {
+        found.iter().for_each(|&p| barrier.shade(m, p));
+    }
+    keep_buffer(found);
+    if foreign {
         panic!(
             "tricolor: an object allocated in this heap was given a pointer (Member::new, \
              NanBox::new) to an object of another heap; objects cannot point across heaps"
         );
-    }
-    if m.marking() {
-        found.iter().for_each(|&p| barrier.shade(m, p));
     }
 }
 
@@ -80,10 +99,9 @@ pub(crate) fn publish<T: Trace + ?Sized>(m: &Mutator, value: &T) {
 /// its pointer slots die with it.
 #[cold]
 pub(crate) fn forget<T: Trace + ?Sized>(m: &Mutator, value: &T) {
-    let mut tracer = Tracer::collecting(&m.heap_inner().alloc);
-    value.trace(&mut tracer);
-    let found = tracer.collected().len();
-    UNPUBLISHED.with(|n| n.set(n.get().saturating_sub(found)));
+    let found = pointers_of(m, value);
+    UNPUBLISHED.with(|n| n.set(n.get().saturating_sub(found.len())));
+    keep_buffer(found);
 }
 
 /// Abort unless every pointer slot made on this thread is inside an
