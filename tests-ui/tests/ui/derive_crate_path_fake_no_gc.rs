@@ -2,7 +2,8 @@
 // decide what satisfies the `NoGc` check for `#[trace(skip)]`. This module
 // re-exports the real `Trace` and `Tracer` and declares its own `NoGc`,
 // implemented for everything; the skipped `Member` must still be refused,
-// since the check is an inherent method of the real `Tracer`.
+// since the check is an inherent method of the real `Tracer`. (On the
+// code before the fix this file compiled.)
 use tricolor::{Member, Trace};
 
 mod fake {
@@ -15,19 +16,6 @@ mod fake {
 #[trace(crate = "fake")]
 struct Node {
     value: u32,
-    #[trace(skip)]
-    next: Member<Node>,
-}
-
-// A user trait offering a method of the same name on every type does not
-// take the check's place either.
-trait Lenient {
-    fn __skipped_field_must_implement_no_gc<T: ?Sized>(&mut self) {}
-}
-impl<X: ?Sized> Lenient for X {}
-
-#[derive(Trace)]
-struct Other {
     #[trace(skip)]
     next: Member<Node>,
 }
