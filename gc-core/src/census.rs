@@ -106,10 +106,11 @@ impl Census {
         let mut index: HashMap<usize, usize> = HashMap::new();
         let mut last = (0, 0);
         alloc.for_each_marked(|base, size| {
-            // SAFETY: a marked slot holds an initialised object (marked by
-            // a tracer that reached it, or allocated black and initialised
-            // before its mutator's next safepoint), and the caller keeps
-            // the world stopped, so nothing frees it meanwhile.
+            // A marked slot holds an initialised object (marked by a tracer
+            // that reached it, or allocated black and initialised before its
+            // mutator's next safepoint), and the caller keeps the world
+            // stopped, so nothing frees it meanwhile.
+            // SAFETY: so its header is initialised and stays valid here.
             let vt = unsafe { header(base) };
             let key = vt as *const VTable as usize;
             if key != last.0 {

@@ -198,10 +198,12 @@ impl<T: Trace + 'static> Root<T> {
     #[track_caller]
     pub fn get<'m>(&self, m: &'m Mutator) -> Gc<'m, T> {
         check_owner(m, Place::Root(&self.set.shared), 0);
-        // SAFETY: the slot holds a live object of type T, because the table
-        // is scanned as a root set of `m`, which is borrowed for 'm; and not
-        // 0: `new` stores a `Gc` before it returns, `set` stores only `Gc`s,
-        // `clone` copies a made root, and nothing else writes a used slot.
+        // The slot holds a live object of type T, because the table is
+        // scanned as a root set of `m`, which is borrowed for 'm; and it is
+        // not 0: `new` stores a `Gc` before it returns, `set` stores only
+        // `Gc`s, `clone` copies a made root, and nothing else writes a used
+        // slot.
+        // SAFETY: so the base is a live, non-null `T` object for 'm.
         unsafe { Gc::from_nonnull_base(self.base()) }
     }
 
