@@ -3,34 +3,16 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use tricolor::{Gc, GlobalRoot, Heap, HeapBuilder, Mutator, Root, Trace, Weak};
+use tricolor::{Gc, GlobalRoot, Weak};
 
-#[derive(Trace, Debug, PartialEq)]
-struct Leaf {
-    value: u64,
-}
-
-fn heap() -> Heap {
-    HeapBuilder::new().build().unwrap()
-}
+#[path = "common/reuse.rs"]
+mod reuse;
+use reuse::{heap, leaf_at, Leaf};
 
 fn hash_of<T: Hash>(x: &T) -> u64 {
     let mut h = DefaultHasher::new();
     x.hash(&mut h);
     h.finish()
-}
-
-/// Allocate leaves (kept alive by `keep`) until one lands at `addr`, the
-/// value address of an object freed earlier; panics if none does.
-fn leaf_at<'m>(m: &'m Mutator, addr: &str, keep: &mut Vec<Root<Leaf>>) -> Gc<'m, Leaf> {
-    for i in 0..1_000_000 {
-        let g = m.alloc(Leaf { value: i });
-        if format!("{g:p}") == addr {
-            return g;
-        }
-        keep.push(m.root(g));
-    }
-    panic!("the freed address was never reused");
 }
 
 #[test]

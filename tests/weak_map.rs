@@ -2,29 +2,11 @@
 //! keys, interning): dead entries never match and are pruned without a
 //! rebuild, and interning stays sound while cycles mark.
 
-use tricolor::{DebugFlags, Gc, Heap, HeapBuilder, Mutator, Root, Trace, WeakMap, WeakSet};
+use tricolor::{DebugFlags, HeapBuilder, WeakMap, WeakSet};
 
-#[derive(Trace)]
-struct Leaf {
-    value: u64,
-}
-
-fn heap() -> Heap {
-    HeapBuilder::new().build().unwrap()
-}
-
-/// Allocate leaves (kept alive by `keep`) until one lands at `addr`, the
-/// value address of an object freed earlier; panics if none does.
-fn leaf_at<'m>(m: &'m Mutator, addr: &str, keep: &mut Vec<Root<Leaf>>) -> Gc<'m, Leaf> {
-    for i in 0..1_000_000 {
-        let g = m.alloc(Leaf { value: i });
-        if format!("{g:p}") == addr {
-            return g;
-        }
-        keep.push(m.root(g));
-    }
-    panic!("the freed address was never reused");
-}
+#[path = "common/reuse.rs"]
+mod reuse;
+use reuse::{heap, leaf_at, Leaf};
 
 #[test]
 fn weak_map_forgets_dead_keys_and_never_matches_a_reused_address() {
