@@ -264,6 +264,9 @@ impl HeapBuilder {
         }
         let pacer = Pacer::new(self.percent, self.mem_limit);
         alloc.set_trigger(pacer.trigger);
+        // Read once: on Linux it reads cgroup files, too slow for the
+        // mark termination pause, where the CPU share is computed.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let inner = Arc::new(HeapInner {
             alloc,
             debug: self.debug,
@@ -293,10 +296,10 @@ impl HeapBuilder {
             on_cycle: self.on_cycle,
             sweep_span: Mutex::new(None),
             mark_workers: self.mark_workers,
-            mark_share: self.mark_cpu.map(|f| {
-                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-                (f * cores as f64 / self.mark_workers as f64).clamp(0.01, 1.0)
-            }),
+            mark_share: self
+                .mark_cpu
+                .map(|f| (f * cores as f64 / self.mark_workers as f64).clamp(0.01, 1.0)),
+            cores,
             sweeper: Arc::new(Signal::default()),
             marker: Arc::new(Signal::default()),
             started: Instant::now(),

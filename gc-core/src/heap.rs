@@ -104,6 +104,8 @@ pub(crate) struct HeapInner {
     pub(crate) sweeper: Arc<Signal>,
     pub(crate) marker: Arc<Signal>,
     pub(crate) started: Instant,
+    /// Cores available to the process when the heap was built.
+    pub(crate) cores: usize,
 }
 
 /// Average object size assumed when turning an assist's bytes of scan work
@@ -232,8 +234,7 @@ impl HeapInner {
     /// The share of all cores' time since the heap started that the
     /// collector's threads used.
     pub(crate) fn gc_cpu_fraction(&self) -> f64 {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
-        let wall = self.started.elapsed().as_nanos() as f64 * threads;
+        let wall = self.started.elapsed().as_nanos() as f64 * self.cores as f64;
         if wall == 0.0 {
             0.0
         } else {
