@@ -91,8 +91,8 @@
 //! without a mutator; on a thread that has one, call [`Mutator::collect`].
 //!
 //! **Unrooted pointers.** [`Mutator::alloc`] returns a [`Gc<'m, T>`](Gc): a
-//! `Copy` pointer that dereferences to `&T` and borrows the mutator. The
-//! collector only runs at this thread's [`safepoint`](Mutator::safepoint),
+//! `Copy` pointer that dereferences to `&T` and borrows the mutator. A
+//! collection only starts at this thread's [`safepoint`](Mutator::safepoint),
 //! [`collect`](Mutator::collect) and [`blocking`](Mutator::blocking), which
 //! take `&mut Mutator`, so the compiler ends every `Gc` before them. What
 //! must outlive a safepoint is rooted.
@@ -109,9 +109,11 @@
 //! **Safepoints.** Call [`Mutator::safepoint`] regularly: an interpreter
 //! does it at calls and backward jumps. A collection starts at the safepoint
 //! of a thread that finds the heap past its trigger, and every
-//! stop-the-world pause waits until each running mutator reaches one. A
-//! thread that never calls it delays collection for every thread but never
-//! breaks it. [`Mutator::safepoint_needed`] is a cheap poll that takes
+//! stop-the-world pause waits until each running mutator reaches one (a
+//! mark's end also takes a thread at its next allocation, so building a
+//! large structure between two safepoints does not hold the heap past its
+//! goal). A thread that never calls it delays collection for every thread
+//! but never breaks it. [`Mutator::safepoint_needed`] is a cheap poll that takes
 //! `&self`, for loops that hold `Gc`s and only want to root their state
 //! when the collector actually asks.
 //!
@@ -288,7 +290,7 @@
 //!   utilisation and the next trigger and goal
 //!   ([`CycleRecord::pacer_trace`] defines the format):
 //!   ```text
-//!   gcpacer: cycle=12 trigger_mb=8.00 goal_mb=16.00 heap_end_mb=15.20 live_mb=7.90 end_over_goal=0.95 assist_mb=0.50 worker_util=0.98 next_trigger_mb=14.10 next_goal_mb=15.80
+//!   gcpacer: cycle=12 trigger_mb=8.00 goal_mb=16.00 heap_end_mb=15.20 live_mb=7.90 end_over_goal=0.95 assist_mb=0.50 worker_util=0.98 next_trigger_mb=14.10 next_goal_mb=15.80 goal_wait_ms=0.00
 //!   ```
 //! - **Numbers, not text.** Each cycle's figures are a [`CycleRecord`]:
 //!   the latest from [`Heap::last_cycle`], every one through

@@ -12,6 +12,12 @@ struct Link {
     pad: [u64; 6],
 }
 
+/// 16-byte objects (header, link).
+#[derive(Trace, Default)]
+struct Ballast {
+    next: Member<Ballast>,
+}
+
 /// Objects allocated while a cycle marks are allocated black; they survive
 /// it and must count in its marked bytes (the first binary-trees cycle
 /// reported 0 MB marked with a 47 MB tree built during its mark).
@@ -21,34 +27,53 @@ fn objects_allocated_while_marking_count_as_marked() {
         gccensus: true,
         ..DebugFlags::default()
     };
-    let heap = HeapBuilder::new().debug(census_on).build().unwrap();
+    // A high GCPERCENT keeps the list's build below the goal, where a
+    // mutator would wait for the mark to end.
+    let heap = HeapBuilder::new()
+        .debug(census_on)
+        .gc_percent(Some(1000))
+        .build()
+        .unwrap();
     let mut m = heap.mutator();
-    // Garbage past the trigger, then a safepoint: a cycle starts and marks
-    // concurrently. If it is still running when the safepoint returns, it
-    // cannot end before this thread's next safepoint (mark termination
-    // stops the world). It may end while this thread is stopped (a worker
-    // scans a stopped mutator's roots): then try again.
-    let cycle = loop {
+    // Allocation parks for mark termination, so a cycle can end in the
+    // middle of the list's build. Rooted ballast gives the mark work enough
+    // to outlast the build; if the cycle ended anyway, try again with more.
+    let n = (32 << 20) / 64;
+    let mut ballast_len = 1 << 20;
+    let (cycle, ballast, list) = loop {
+        assert!(ballast_len <= 1 << 25, "the mark never outlasted the build");
+        let ballast = {
+            let mut head = m.alloc(Ballast::default());
+            for _ in 1..ballast_len {
+                head = m.alloc(Ballast { next: head.into() });
+            }
+            m.root(head)
+        };
+        // A cycle that marks the ballast sets the goal from it.
+        m.collect();
+        // Garbage past the trigger (well below the goal), then a safepoint:
+        // a cycle starts.
         let before = heap.stats();
-        while heap.stats().heap_in_use < 2 * before.next_gc {
+        let trigger = heap.last_cycle().unwrap().next_trigger;
+        while heap.stats().heap_in_use < trigger {
             for _ in 0..1000 {
                 m.alloc([0u64; 8]);
             }
         }
         m.safepoint();
+        let list = {
+            let mut head = m.alloc(Link::default());
+            for _ in 1..n {
+                let l = m.alloc(Link::default());
+                l.next.set(&m, Some(head));
+                head = l;
+            }
+            m.root(head)
+        };
         if heap.stats().num_gc == before.num_gc {
-            break before.num_gc + 1;
+            break (before.num_gc + 1, ballast, list);
         }
-    };
-    let n = (32 << 20) / 64;
-    let list = {
-        let mut head = m.alloc(Link::default());
-        for _ in 1..n {
-            let l = m.alloc(Link::default());
-            l.next.set(&m, Some(head));
-            head = l;
-        }
-        m.root(head)
+        ballast_len *= 2;
     };
     while heap.stats().num_gc < cycle {
         m.safepoint();
@@ -57,9 +82,11 @@ fn objects_allocated_while_marking_count_as_marked() {
     let record = heap.last_cycle().unwrap();
     assert_eq!(record.number, cycle);
     assert_eq!(heap.stats().last_marked, record.marked);
+    let ballast_bytes = ballast_len * std::mem::size_of::<[usize; 2]>();
     assert!(
-        record.marked >= n * 64 && record.marked < n * 64 + (1 << 20),
-        "cycle {cycle} marked {} bytes; the list alone is {}",
+        record.marked >= n * 64 + ballast_bytes
+            && record.marked < n * 64 + ballast_bytes + (1 << 20),
+        "cycle {cycle} marked {} bytes; the list alone is {}, the ballast {ballast_bytes}",
         record.marked,
         n * 64
     );
@@ -71,7 +98,7 @@ fn objects_allocated_while_marking_count_as_marked() {
     );
     let links = census.types.iter().find(|t| t.type_name.ends_with("Link"));
     assert_eq!(links.unwrap().objects, n as u64);
-    drop(list);
+    drop((list, ballast));
 }
 
 /// Per-mutator figures name the thread and where it attached.
@@ -126,7 +153,7 @@ fn complete_lines(s: &str) -> std::str::Lines<'_> {
     s[..s.rfind('\n').map_or(0, |i| i + 1)].lines()
 }
 
-const PACER_KEYS: [&str; 10] = [
+const PACER_KEYS: [&str; 11] = [
     "cycle",
     "trigger_mb",
     "goal_mb",
@@ -137,6 +164,7 @@ const PACER_KEYS: [&str; 10] = [
     "worker_util",
     "next_trigger_mb",
     "next_goal_mb",
+    "goal_wait_ms",
 ];
 
 /// A gcpacer line's values, in `PACER_KEYS` order; panics naming the field
@@ -178,7 +206,7 @@ fn pacer_trace_lines_parse_field_by_field() {
     assert!(lines.len() >= 3, "too few gcpacer lines:\n{stderr}");
     for (i, line) in lines.iter().enumerate() {
         let v = parse_pacer_line(line);
-        let [cycle, trigger, goal, heap_end, live, over, assist, util, next_trigger, next_goal] =
+        let [cycle, trigger, goal, heap_end, live, over, assist, util, next_trigger, next_goal, goal_wait] =
             v[..]
         else {
             unreachable!()
@@ -187,7 +215,7 @@ fn pacer_trace_lines_parse_field_by_field() {
         assert!(trigger <= goal && next_trigger <= next_goal, "{line}");
         assert!(live <= heap_end + 0.01, "{line}");
         assert!((over - heap_end / goal).abs() <= 0.01, "{line}");
-        assert!(assist >= 0.0 && util >= 0.0, "{line}");
+        assert!(assist >= 0.0 && util >= 0.0 && goal_wait >= 0.0, "{line}");
         assert!(next_goal >= live, "{line}");
     }
 }
@@ -213,6 +241,7 @@ fn pacer_trace_matches_the_cycle_record() {
         r.worker_utilization,
         mb(r.next_trigger),
         mb(r.next_goal),
+        r.goal_wait.as_secs_f64() * 1e3,
     ];
     for ((got, want), key) in v.iter().zip(expect).zip(PACER_KEYS) {
         assert!((got - want).abs() <= 0.005, "{key}: {got} vs {want}");

@@ -75,8 +75,9 @@ pub struct ThreadCache {
     /// `heapLive`; the collector uses it to size a mutator's mark assists.
     taken: u64,
     /// Raised whenever this cache takes memory from the heap while the
-    /// heap is past its trigger: the owner's safepoint poll is then one load.
-    poll: Option<Arc<AtomicBool>>,
+    /// heap is past its trigger: the owner's polls (at safepoints, in
+    /// allocation) are then one load each.
+    poll: Vec<Arc<AtomicBool>>,
 }
 
 impl ThreadCache {
@@ -86,23 +87,21 @@ impl ThreadCache {
             heap,
             slots: Box::new([EMPTY; NUM_SPAN_CLASSES]),
             taken: 0,
-            poll: None,
+            poll: Vec::new(),
         }
     }
 
-    /// Raise `flag` whenever this cache takes a span or a large object
+    /// Also raise `flag` whenever this cache takes a span or a large object
     /// while the heap's live bytes are at or past its trigger
     /// ([`AllocHeap::set_trigger`]).
-    pub fn set_poll_flag(&mut self, flag: Arc<AtomicBool>) {
-        self.poll = Some(flag);
+    pub fn add_poll_flag(&mut self, flag: Arc<AtomicBool>) {
+        self.poll.push(flag);
     }
 
-    /// Memory was taken from the heap: raise the poll flag if it is due.
+    /// Memory was taken from the heap: raise the poll flags if it is due.
     fn took_memory(&self) {
-        if let Some(flag) = &self.poll {
-            if self.heap.over_trigger() {
-                flag.store(true, Relaxed);
-            }
+        if !self.poll.is_empty() && self.heap.over_trigger() {
+            self.poll.iter().for_each(|f| f.store(true, Relaxed));
         }
     }
 

@@ -107,7 +107,7 @@ pub struct AllocHeap {
     /// mark as much as what the marker marked.
     pub(crate) black_bytes: AtomicUsize,
     /// `heap_live` past which a thread cache raises its mutator's poll flag
-    /// when it takes memory (see [`ThreadCache::set_poll_flag`](crate::ThreadCache::set_poll_flag)).
+    /// when it takes memory (see [`ThreadCache::add_poll_flag`](crate::ThreadCache::add_poll_flag)).
     pub(crate) trigger: AtomicUsize,
     pub(crate) mallocs: Box<[AtomicU64]>,
     pub(crate) frees: Box<[AtomicU64]>,

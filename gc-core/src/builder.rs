@@ -289,6 +289,7 @@ impl HeapBuilder {
             gc_cpu_ns: AtomicU64::new(0),
             assist_ns: AtomicU64::new(0),
             assist_bytes: AtomicUsize::new(0),
+            goal_wait_ns: AtomicU64::new(0),
             background_ns: AtomicU64::new(0),
             root_watch: RootScanWatch::default(),
             census_requests: AtomicUsize::new(0),

@@ -16,7 +16,8 @@
 //!    write barrier and, once the heap passes the goal, assist at their
 //!    safepoints in proportion to what they allocated.
 //! 3. **Mark termination**: when every root set is scanned, the pool is
-//!    empty and no drainer is active, a worker stops the world, scans any
+//!    empty and no drainer is active, a worker stops the world (a running
+//!    mutator may park at the end of an allocation, `world.rs`), scans any
 //!    root set still pending and collects the flushed barrier buffers. If
 //!    that left grey work, it restarts the world and keeps marking (at most
 //!    a few times, then it finishes inside the pause, waiting for every
@@ -49,6 +50,7 @@ use crate::heap::HeapInner;
 use crate::mark::checkmark;
 use crate::mutator_state::MutatorShared;
 use crate::stats::CycleRecord;
+use crate::world::StopKind;
 
 /// What the cycle in progress has measured so far.
 #[derive(Default)]
@@ -162,7 +164,7 @@ impl HeapInner {
             pause_us = Empty,
         )
         .entered();
-        let wait = self.stop_world("sweep termination", Some(number));
+        let wait = self.stop_world(StopKind::Full, "sweep termination", Some(number));
         span.record("stop_wait_us", us(wait));
         let t0 = Instant::now();
         cpu.lap();
@@ -304,7 +306,7 @@ impl HeapInner {
         let mut retries = 0;
         let mut retry_cpu = Duration::ZERO;
         let (t_stop, cpu) = loop {
-            self.stop_world("mark termination", Some(number));
+            self.stop_world(StopKind::MarkTermination, "mark termination", Some(number));
             let t = Instant::now();
             let mut cpu = CpuTimer::start();
             // Every mutator is stopped: scan any root set still pending.
@@ -393,15 +395,28 @@ impl HeapInner {
         self.alloc.next_sweep_generation();
         self.alloc.reset_heap_live(marked);
         let committed = self.alloc.stats().committed_bytes;
-        let heap_start = self.cycle.lock().heap_start;
+        let goal_wait = Duration::from_nanos(self.goal_wait_ns.swap(0, Relaxed));
+        let (heap_start, trigger, forced) = {
+            let st = self.cycle.lock();
+            (st.heap_start, st.trigger, st.forced)
+        };
         let (next_goal, next_trigger) = {
             let mut p = self.pacer.lock();
+            // From the trigger, if this cycle started by crossing it: the
+            // wait for a safepoint to start the cycle is runway too.
             let runway = if self.debug.gcstoptheworld {
                 0
-            } else {
+            } else if forced {
                 heap_end.saturating_sub(heap_start)
+            } else {
+                heap_end.saturating_sub(trigger.min(heap_start))
             };
-            p.update(marked, committed.saturating_sub(marked), runway);
+            p.update(
+                marked,
+                committed.saturating_sub(marked),
+                runway,
+                !goal_wait.is_zero(),
+            );
             self.alloc.set_trigger(p.trigger);
             (p.goal, p.trigger)
         };
@@ -436,6 +451,7 @@ impl HeapInner {
                 next_goal,
                 next_trigger,
                 assist_bytes: self.assist_bytes.swap(0, Relaxed),
+                goal_wait,
                 worker_utilization: 0.0,
                 root_bytes: st.root_slots * std::mem::size_of::<usize>(),
                 global_bytes: self.globals.len() * std::mem::size_of::<usize>(),

@@ -3,10 +3,12 @@
 //!
 //! Why `Gc` is sound without being a root: it borrows the `Mutator` (`'m`),
 //! and only `Mutator::safepoint` / `collect` / `blocking`, which take
-//! `&mut Mutator`, let a stop-the-world phase or this thread's root scan
-//! happen. So no `Gc` is alive at the points where the collector looks at
-//! this thread, and between two such points nothing the thread can reach is
-//! freed (see docs/design.md, "Roots, safepoints and the API's safety").
+//! `&mut Mutator`, let a cycle start or this thread's root scan happen. So
+//! no `Gc` is alive at the points where the collector takes this thread's
+//! roots, and between two such points nothing the thread can reach is
+//! freed: a cycle that marks meanwhile marks it (snapshot at the beginning,
+//! allocate-black), even one that ends inside an allocation (see
+//! docs/design.md, "Roots, safepoints and the API's safety").
 //!
 //! `Member<T>` rules, which keep every non-null pointer traced:
 //! - a `Member` made with [`Member::null`] holds nothing; [`Member::set`]

@@ -30,7 +30,7 @@ use crate::slots::SlotTable;
 use crate::stall::{RootScanWatch, StallWatch};
 use crate::stats::{CycleRecord, GcStats, PAUSE_HISTORY};
 use crate::weak::WeakTable;
-use crate::world::World;
+use crate::world::{StopKind, World};
 
 #[derive(Default)]
 pub(crate) struct History {
@@ -86,6 +86,8 @@ pub(crate) struct HeapInner {
     pub(crate) assist_ns: AtomicU64,
     /// Bytes of objects marked by assists this cycle.
     pub(crate) assist_bytes: AtomicUsize,
+    /// Time mutators waited at the heap goal this cycle (`wait_at_goal`).
+    pub(crate) goal_wait_ns: AtomicU64,
     pub(crate) background_ns: AtomicU64,
     /// Reports mutators that hold up the root scans of a mark (`stall.rs`).
     pub(crate) root_watch: RootScanWatch,
@@ -107,6 +109,12 @@ pub(crate) struct HeapInner {
     /// Cores available to the process when the heap was built.
     pub(crate) cores: usize,
 }
+
+/// Longest a mutator waits at the heap goal for a mark to end before it
+/// allocates on: the goal is soft (the pacer then triggers the next cycle
+/// earlier), and a mark held up by another thread's late safepoint must not
+/// stall this one for long.
+const GOAL_WAIT: Duration = Duration::from_millis(10);
 
 /// Average object size assumed when turning an assist's bytes of scan work
 /// into objects to scan.
@@ -200,13 +208,37 @@ impl HeapInner {
             .fetch_add(cpu.elapsed().as_nanos() as u64, Relaxed);
     }
 
+    /// A running mutator that allocated past the goal while marking, and
+    /// has paid with mark work, stops allocating until the world stops for
+    /// the mark's end (at most `GOAL_WAIT`; any stop ends the wait).
+    pub(crate) fn wait_at_goal(&self) {
+        let waited = self.world.wait_for_stop(GOAL_WAIT);
+        self.goal_wait_ns
+            .fetch_add(waited.as_nanos() as u64, Relaxed);
+    }
+
     /// Stop the world for `what` (a phase of `cycle`, if it is one),
     /// reporting a long wait for mutators (`stall.rs`); record how long
     /// each mutator took to reach a safepoint, and what its cache has
-    /// allocated. Returns the wait.
-    pub(crate) fn stop_world(&self, what: &'static str, cycle: Option<u64>) -> Duration {
+    /// allocated. Returns the wait. A mark termination also asks running
+    /// mutators to park at their next allocation (`world.rs`).
+    pub(crate) fn stop_world(
+        &self,
+        kind: StopKind,
+        what: &'static str,
+        cycle: Option<u64>,
+    ) -> Duration {
         self.poll_all();
-        let wait = self.world.stop(&mut StallWatch::new(self, what, cycle));
+        let raise = || {
+            if kind == StopKind::MarkTermination {
+                for m in self.mutators.lock().iter() {
+                    m.alloc_poll.store(true, Release);
+                }
+            }
+        };
+        let wait = self
+            .world
+            .stop(kind, &mut StallWatch::new(self, what, cycle), raise);
         let now = Instant::now();
         let requested = now.checked_sub(wait).unwrap_or(now);
         for m in self.mutators.lock().iter() {

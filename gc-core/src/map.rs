@@ -263,7 +263,7 @@ impl<K: Key, V: Slot> GcMap<K, V> {
         let vacant = match Self::probe(entries, hash, |k| K::key_eq(k, key)) {
             Ok(i) => {
                 // Readable for the borrow of `self`: the store shades it
-                // while marking, and no cycle ends before the next safepoint.
+                // while marking, and no cycle starts before the next safepoint.
                 let old = entries[i].value.get();
                 entries[i].value.set(m, value);
                 return Some(old);

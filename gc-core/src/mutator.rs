@@ -7,8 +7,10 @@
 //!   region, runs a collection), so the collector can flush the cache while
 //!   the world is stopped.
 //! - `safepoint`, `collect` and `blocking` take `&mut self`: no `Gc<'_, _>`
-//!   borrowed from this mutator is alive while the collector may look at
-//!   this thread.
+//!   borrowed from this mutator is alive while the collector may scan this
+//!   thread's roots or start a cycle. The one stop it allows elsewhere is a
+//!   mark termination, at the end of an allocation (`park_in_allocation`):
+//!   ending a mark frees nothing a running mutator can reach (`world.rs`).
 //! - One mutator per heap per thread: a second would deadlock the first at
 //!   its next stop-the-world (the thread cannot be at a safepoint and running
 //!   at once), so it is refused with a panic.
@@ -118,13 +120,16 @@ impl Mutator {
             a.push(id);
         });
         let poll = Arc::new(AtomicBool::new(inner.debug.gcstress));
+        let alloc_poll = Arc::new(AtomicBool::new(false));
         let mut cache = ThreadCache::new(inner.alloc.clone());
-        cache.set_poll_flag(poll.clone());
+        cache.add_poll_flag(poll.clone());
+        cache.add_poll_flag(alloc_poll.clone());
         let shared = Arc::new(MutatorShared {
             roots: RootChunks::default(),
             cache: Arc::new(Mutex::new(cache)),
             roots_pending: AtomicBool::new(false),
             poll: poll.clone(),
+            alloc_poll,
             running: Mutex::new(true),
             info: MutatorInfo::current(std::panic::Location::caller()),
         });
@@ -204,11 +209,13 @@ impl Mutator {
         // SAFETY: the slot is fresh, sized and aligned for T by ObjectType.
         unsafe { object::init(slot, value) };
         // SAFETY: the object was just initialised; the mutator is borrowed
-        // for the returned lifetime, so no cycle can free it meanwhile.
+        // for the returned lifetime, so no cycle starts meanwhile, and one
+        // marking now allocated it black: no sweep frees it meanwhile.
         let object: Gc<'_, T> = unsafe { Gc::from_base(slot.as_ptr() as usize) };
         if T::NEEDS_TRACE && publish::any_unpublished() {
             publish::publish(self, object.get());
         }
+        self.allocation_poll();
         Ok(object)
     }
 
@@ -280,6 +287,7 @@ impl Mutator {
         if T::NEEDS_TRACE && publish::any_unpublished() {
             publish::publish(self, array.get());
         }
+        self.allocation_poll();
         Ok(array)
     }
 
@@ -289,6 +297,68 @@ impl Mutator {
         size: usize,
     ) -> Result<std::ptr::NonNull<u8>, AllocError> {
         self.with_cache(|c| c.alloc_size(size, !T::NEEDS_TRACE, self.flags::<T>()))
+    }
+
+    /// The allocation's poll: one load of this mutator's allocation poll
+    /// word (`MutatorShared::alloc_poll`).
+    #[inline(always)]
+    fn allocation_poll(&self) {
+        if self.shared.alloc_poll.load(Ordering::Relaxed) {
+            self.allocation_poll_slow();
+        }
+    }
+
+    #[cold]
+    fn allocation_poll_slow(&self) {
+        self.shared.alloc_poll.store(false, Ordering::Relaxed);
+        let inner = self.heap.inner();
+        if self.marking.get() && !inner.world.stop_requested() && inner.alloc.over_trigger() {
+            self.assist_in_allocation();
+        }
+        if inner.world.stop_requested() {
+            self.park_in_allocation();
+        }
+    }
+
+    /// Past the goal while marking: pay for what this thread allocated with
+    /// mark work, as at a safepoint; then stop allocating until the world
+    /// stops for the mark's end (or for at most `GOAL_WAIT`), so the heap
+    /// ends the mark near its goal however fast this thread allocates. The
+    /// wait holds up no stop: any stop ends it. It is skipped while this
+    /// thread's roots are unscanned, since the mark cannot end before its
+    /// next safepoint then.
+    fn assist_in_allocation(&self) {
+        let inner = self.heap.inner();
+        let taken = self.with_cache(|c| c.bytes_taken());
+        inner.assist(taken.saturating_sub(self.assist_base.replace(taken)));
+        if self.shared.roots_pending.load(Ordering::Acquire) {
+            return;
+        }
+        self.flush_barrier();
+        inner.wait_at_goal();
+    }
+
+    /// Wait out a mark termination here, at the end of an allocation,
+    /// holding `Gc`s: the mark's end frees none of their targets (`world.rs`
+    /// says why, and why a cycle's start still needs a safepoint). So a
+    /// program that allocates a whole data structure between two safepoints
+    /// does not hold the heap in the marking phase, growing past its goal,
+    /// until its next safepoint.
+    fn park_in_allocation(&self) {
+        let inner = self.heap.inner();
+        // What the stop needs from a running mutator: its barrier shades in
+        // the pool, its cache free for the flush that marks what it
+        // allocated black.
+        self.flush_barrier();
+        drop(self.cache.borrow_mut().take());
+        self.shared.info.stopped_running(true);
+        let parked = std::time::Instant::now();
+        inner.world.park_in_allocation();
+        self.shared.info.parked(parked.elapsed());
+        *self.cache.borrow_mut() = Some(self.shared.cache.lock_arc());
+        // The mark may have ended: stores stop shading, allocation stops
+        // being black.
+        self.marking.set(inner.marking());
     }
 
     #[inline]

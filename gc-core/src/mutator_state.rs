@@ -29,6 +29,13 @@ pub(crate) struct MutatorShared {
     /// owner at the start of the safepoint slow path, which then checks
     /// each condition itself (so a raise is never lost).
     pub(crate) poll: Arc<AtomicBool>,
+    /// The owner's allocation poll word: raised by a mark termination stop
+    /// once it is up (the owner parks at its next allocation instead of
+    /// only at its next safepoint, `world.rs`) and by the owner's thread
+    /// cache when the heap passes its trigger (while marking: its goal, and
+    /// the owner assists). Cleared by the owner, which then checks each
+    /// condition itself.
+    pub(crate) alloc_poll: Arc<AtomicBool>,
     /// Whether the owner is running. A mark worker scans the roots of a
     /// mutator that is not running while holding this lock, and the owner
     /// takes it to start running again, so a root set is never scanned while

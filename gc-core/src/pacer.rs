@@ -13,9 +13,18 @@
 //!
 //! Trigger: with marking inside a stop-the-world pause the cycle can start
 //! exactly at the goal. With concurrent marking the trigger sits earlier,
-//! so that the mutators' allocation during marking (`runway`) lands the heap
-//! at the goal when marking ends; the runway is the previous cycle's
-//! allocation during marking, clamped to 5%..30% of the growth allowed.
+//! so that what the mutators allocate from the trigger to the end of the
+//! mark (the *runway*: the wait for a safepoint to start the cycle, then the
+//! mark) lands the heap at the goal. The runway is the larger of the last
+//! two cycles' plus 5% (a mark's length varies with what is live when it
+//! runs), clamped to 5%..70% of the growth allowed (Go's trigger bounds):
+//! an earlier trigger would mark most of the time for little garbage.
+//!
+//! Mutators that reach the goal while marking assist and then wait for the
+//! mark to end (`Mutator::assist_in_allocation`), so a runway that was too
+//! short shows as a wait rather than as overshoot, and the measured runway
+//! stops at the goal. After a cycle with such waits the runway grows by a
+//! quarter over the larger of the last two, until a cycle runs without.
 
 const HEAP_MINIMUM: usize = 4 << 20;
 
@@ -25,6 +34,8 @@ pub(crate) struct Pacer {
     pub(crate) mem_limit: Option<usize>,
     pub(crate) goal: usize,
     pub(crate) trigger: usize,
+    /// The last cycle's runway.
+    last_runway: usize,
 }
 
 impl Pacer {
@@ -34,15 +45,17 @@ impl Pacer {
             mem_limit,
             goal: 0,
             trigger: 0,
+            last_runway: 0,
         };
-        p.update(0, 0, 0);
+        p.update(0, 0, 0, false);
         p
     }
 
     /// Set the next goal and trigger after a mark that found `marked` live
     /// bytes; `overhead` is memory held beyond the live heap, `runway` the
-    /// bytes allocated while the last mark ran (0 for stop-the-world marks).
-    pub(crate) fn update(&mut self, marked: usize, overhead: usize, runway: usize) {
+    /// bytes allocated from the last cycle's trigger to the end of its mark
+    /// (0 for stop-the-world marks); `waited` if mutators waited at the goal.
+    pub(crate) fn update(&mut self, marked: usize, overhead: usize, runway: usize, waited: bool) {
         let percent_goal = match self.percent {
             Some(p) => {
                 let grow = marked.saturating_mul(p as usize) / 100;
@@ -63,8 +76,18 @@ impl Pacer {
         };
         self.goal = percent_goal.min(limit_goal);
         let growth = self.goal.saturating_sub(marked);
-        let runway = runway.clamp(growth / 20, growth / 10 * 3);
-        self.trigger = self.goal.saturating_sub(runway);
+        let expected = runway.max(self.last_runway);
+        let expected = if waited {
+            let grown = expected.saturating_add(expected / 4);
+            self.last_runway = grown;
+            grown
+        } else {
+            self.last_runway = runway;
+            expected.saturating_add(expected / 20)
+        };
+        self.trigger = self
+            .goal
+            .saturating_sub(expected.clamp(growth / 20, growth / 10 * 7));
     }
 }
 
@@ -75,32 +98,32 @@ mod tests {
     #[test]
     fn percent_sets_the_goal() {
         let mut p = Pacer::new(Some(100), None);
-        p.update(100 << 20, 0, 0);
+        p.update(100 << 20, 0, 0, false);
         assert_eq!(p.goal, 200 << 20);
         assert!(
-            p.trigger < p.goal && p.trigger >= (100 << 20) + (70 << 20),
+            p.trigger < p.goal && p.trigger >= (100 << 20) + (50 << 20),
             "{p:?}"
         );
-        p.update(1 << 10, 0, 0);
+        p.update(1 << 10, 0, 0, false);
         assert_eq!(p.goal, 4 << 20, "small heaps get the minimum");
     }
 
     #[test]
     fn off_is_infinite_unless_limited() {
         let mut p = Pacer::new(None, None);
-        p.update(100 << 20, 0, 0);
+        p.update(100 << 20, 0, 0, false);
         assert_eq!(p.goal, usize::MAX);
         let mut p = Pacer::new(None, Some(512 << 20));
-        p.update(100 << 20, 12 << 20, 0);
+        p.update(100 << 20, 12 << 20, 0, false);
         assert!(p.goal < 500 << 20 && p.goal > 400 << 20, "{p:?}");
     }
 
     #[test]
     fn limit_caps_the_percent_goal_but_not_below_live() {
         let mut p = Pacer::new(Some(100), Some(256 << 20));
-        p.update(200 << 20, 0, 0);
+        p.update(200 << 20, 0, 0, false);
         assert!(p.goal < 256 << 20, "{p:?}");
-        p.update(300 << 20, 0, 0);
+        p.update(300 << 20, 0, 0, false);
         assert_eq!(p.goal, 300 << 20, "never below the live heap");
     }
 }

@@ -32,6 +32,7 @@ use crate::object::header;
 use crate::roots::{GlobalRoot, Root};
 use crate::trace::Trace;
 use crate::weak::Weak;
+use crate::world::StopKind;
 
 /// Where a retention path starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -188,7 +189,7 @@ impl HeapInner {
     /// Stop the world and search for `target` from the roots. Called by a
     /// thread that is not a running mutator.
     fn path_search(self: &Arc<Self>, target: usize) -> Option<RetentionPath> {
-        self.stop_world("retention path search", None);
+        self.stop_world(StopKind::Full, "retention path search", None);
         let t = Instant::now();
         // Restart the world even if a `Trace` impl panics during the search.
         let _restart = Restart(self);

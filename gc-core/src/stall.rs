@@ -206,7 +206,7 @@ mod tests {
         let world = crate::world::World::default();
         let mut watch = StallWatch::off();
         assert_eq!(watch.time_left(Instant::now()), None);
-        world.stop(&mut watch);
+        world.stop(crate::world::StopKind::Full, &mut watch, || ());
         world.start();
     }
 

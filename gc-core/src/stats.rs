@@ -167,6 +167,11 @@ pub struct CycleRecord {
     pub next_trigger: usize,
     /// Mark work done by mutator assists: bytes of the objects they marked.
     pub assist_bytes: usize,
+    /// Wall time mutators spent held at the heap goal while this cycle
+    /// marked (assisting, then waiting for the mark to end), summed over
+    /// mutators. Non-zero means the cycle started too late for the
+    /// allocation rate; the pacer then triggers the next one earlier.
+    pub goal_wait: std::time::Duration,
     /// Background workers' CPU time over the mark's wall time times the
     /// number of workers: 1.0 means every worker ran all through the mark.
     pub worker_utilization: f64,
@@ -256,7 +261,7 @@ impl CycleRecord {
     /// The gcpacer line (`GCDEBUG=gcpacertrace=1`), without a newline:
     ///
     /// ```text
-    /// gcpacer: cycle=12 trigger_mb=8.00 goal_mb=16.00 heap_end_mb=15.20 live_mb=7.90 end_over_goal=0.95 assist_mb=0.50 worker_util=0.98 next_trigger_mb=14.10 next_goal_mb=15.80
+    /// gcpacer: cycle=12 trigger_mb=8.00 goal_mb=16.00 heap_end_mb=15.20 live_mb=7.90 end_over_goal=0.95 assist_mb=0.50 worker_util=0.98 next_trigger_mb=14.10 next_goal_mb=15.80 goal_wait_ms=0.00
     /// ```
     ///
     /// Fields always in this order, separated by one space, each `key=value`
@@ -264,8 +269,9 @@ impl CycleRecord {
     /// heap at mark end, the live (marked) heap, heap at mark end over goal
     /// (above 1.00 means the mark overshot), assist work in MB
     /// ([`assist_bytes`](Self::assist_bytes)), worker utilisation
-    /// ([`worker_utilization`](Self::worker_utilization)), then the next
-    /// cycle's trigger and goal. MB are 2^20 bytes. An unbounded goal or
+    /// ([`worker_utilization`](Self::worker_utilization)), the next
+    /// cycle's trigger and goal, then the time mutators were held at the
+    /// goal in ms ([`goal_wait`](Self::goal_wait)). MB are 2^20 bytes. An unbounded goal or
     /// trigger (`GCPERCENT=off` without a memory limit) prints `inf`, and
     /// `end_over_goal` is then `0.00`.
     pub fn pacer_trace(&self) -> String {
@@ -276,7 +282,7 @@ impl CycleRecord {
         };
         format!(
             "gcpacer: cycle={} trigger_mb={} goal_mb={} heap_end_mb={} live_mb={} end_over_goal={over:.2} \
-             assist_mb={} worker_util={:.2} next_trigger_mb={} next_goal_mb={}",
+             assist_mb={} worker_util={:.2} next_trigger_mb={} next_goal_mb={} goal_wait_ms={:.2}",
             self.number,
             mb2(self.trigger),
             mb2(self.goal),
@@ -286,6 +292,7 @@ impl CycleRecord {
             self.worker_utilization,
             mb2(self.next_trigger),
             mb2(self.next_goal),
+            self.goal_wait.as_secs_f64() * 1e3,
         )
     }
 }

@@ -199,7 +199,7 @@ impl<S: Slot> GcVec<S> {
         let slots = self.as_slice();
         let last = slots.last()?;
         // The old value stays readable for the borrow of `self`: clearing
-        // runs the deletion barrier while marking, and no cycle can end
+        // runs the deletion barrier while marking, and no cycle can start
         // before the mutator's next safepoint (as for `Member::get`).
         let value = last.get();
         last.set(m, S::null().get());
