@@ -256,6 +256,7 @@ impl HeapBuilder {
             reserve_fallback: self.reserve.is_none(),
             limit_bytes: self.max_heap,
             on_free: Some(drop_object),
+            on_dead_weak: None,
         })
         .map_err(|error| GcError::Reserve { bytes, error })?;
         let (base, len) = alloc.range();
