@@ -27,6 +27,7 @@ use crate::pages::PageAlloc;
 use crate::size_class::{SpanClass, CLASSES, NUM_SIZE_CLASSES, NUM_SPAN_CLASSES, PAGE_SIZE};
 use crate::span::Span;
 use crate::stats::{AllocStats, ClassStats};
+use crate::weak::WeakHook;
 
 /// Address space reserved when nothing else is asked for: 64 GiB.
 pub const DEFAULT_RESERVE: usize = 64 << 30;
@@ -47,6 +48,10 @@ pub struct HeapConfig {
     /// Called by the sweeper for each freed object that was allocated with
     /// [`AllocFlags::needs_drop`].
     pub on_free: Option<unsafe fn(NonNull<u8>)>,
+    /// Called by the sweeper with the freed objects that had a weak
+    /// reference ([`AllocHeap::set_weak`]), before their slots can be
+    /// reused (see [`WeakHook`]).
+    pub on_dead_weak: Option<WeakHook>,
 }
 
 impl Default for HeapConfig {
@@ -56,6 +61,7 @@ impl Default for HeapConfig {
             reserve_fallback: true,
             limit_bytes: usize::MAX,
             on_free: None,
+            on_dead_weak: None,
         }
     }
 }
@@ -100,6 +106,10 @@ pub struct AllocHeap {
     pub(crate) sweep_cursor: AtomicUsize,
     pub(crate) limit: AtomicUsize,
     pub(crate) on_free: Option<unsafe fn(NonNull<u8>)>,
+    pub(crate) on_dead_weak: Option<WeakHook>,
+    /// Spans of the current sweep generation not swept yet: set when the
+    /// generation moves, lowered (Release) after each span's sweep.
+    pub(crate) unswept: AtomicUsize,
     pub(crate) allocated: AtomicI64,
     pub(crate) heap_live: AtomicI64,
     /// Bytes of objects allocated black (while marking) since the last
@@ -139,6 +149,8 @@ impl AllocHeap {
             sweep_cursor: AtomicUsize::new(0),
             limit: AtomicUsize::new(config.limit_bytes),
             on_free: config.on_free,
+            on_dead_weak: config.on_dead_weak,
+            unswept: AtomicUsize::new(0),
             allocated: AtomicI64::new(0),
             heap_live: AtomicI64::new(0),
             black_bytes: AtomicUsize::new(0),
@@ -396,6 +408,12 @@ impl AllocHeap {
             let size = span.elem_size();
             span.for_each_marked(|base| f(base, size));
         }
+    }
+
+    /// Spans in use (the pool's records minus its free ones).
+    pub(crate) fn spans_in_use(&self) -> usize {
+        let pool = self.pool.lock();
+        pool.all.len() - pool.free.len()
     }
 
     /// Spans currently in central lists (not cached by any thread).

@@ -9,15 +9,18 @@
 //! - [`size_class`]: the size-class table (Go's 68 classes plus a few that
 //!   bound rounding waste) and lookups.
 //! - [`Span`]: a run of pages of one span class with alloc,
-//!   mark and drop bitmaps and a sweep generation.
+//!   mark, drop and weak bitmaps and a sweep generation.
 //! - `central`: per span class lists of partial/full × swept/unswept spans.
 //! - [`ThreadCache`]: per-thread lock-free allocation.
 //! - [`AllocHeap`]: ties them together, sweeps, scavenges, counts.
+//! - `weak`: which objects have weak references, reported by the sweeper
+//!   when it frees them ([`WeakHook`]), and [`WeakLiveness`] for a weak
+//!   slot read before its target's span is swept.
 //!
 //! The allocator knows nothing of tracing: the collector marks objects
 //! through [`Span::mark`], advances the sweep generation, and sweeps; this
 //! crate turns unmarked slots back into free space and calls the configured
-//! hook for objects that need a destructor.
+//! hooks for objects that need a destructor or have a weak reference.
 //!
 //! ```
 //! use gc_alloc::{AllocFlags, AllocHeap, HeapConfig, ThreadCache};
@@ -39,6 +42,7 @@ pub mod size_class;
 mod span;
 mod stats;
 mod sweep;
+mod weak;
 
 pub use arena::ARENA_SIZE;
 pub use cache::ThreadCache;
@@ -47,3 +51,4 @@ pub use heap::{AllocFlags, AllocHeap, HeapConfig, ObjectRef, DEFAULT_RESERVE};
 pub use size_class::{size_class_of, SpanClass, MAX_SMALL_SIZE, PAGE_SIZE};
 pub use span::{Span, SweepResult};
 pub use stats::{AllocStats, ClassStats};
+pub use weak::{WeakHook, WeakLiveness};

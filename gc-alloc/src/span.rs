@@ -1,5 +1,5 @@
 //! Spans: runs of pages that hold objects of one span class, with their
-//! alloc, mark and drop bitmaps and their sweep generation.
+//! alloc, mark, drop and weak bitmaps and their sweep generation.
 //!
 //! Bit layout: one bit per object slot, at most [`MAX_OBJS_PER_SPAN`] slots.
 //! - alloc bits: slots allocated as of the last sweep. Slots below
@@ -8,9 +8,12 @@
 //! - mark bits: set by markers, possibly several at once; `fetch_or` tells the
 //!   first one that it won.
 //! - drop bits: the slot's object has a destructor to run when it is freed.
+//! - weak bits: the slot's object has a weak reference, which the sweeper
+//!   reports (the heap's `on_dead_weak` hook) when it frees the object.
 //!
 //! Sweeping swaps the mark bits in as the new alloc bits: whatever was not
-//! marked is free, with no per-object work except destructors.
+//! marked is free, with no per-object work except destructors and reports of
+//! dead weakly referenced objects.
 //!
 //! Span records are pooled by the heap and never freed while it lives, so a
 //! `&Span` obtained from the heap stays valid; the fields that change when a
@@ -20,11 +23,20 @@
 //! h-2 needs sweeping, h-1 being swept, h swept and idle, h+1 cached by a
 //! thread since before this sweep began (sweep it when it is returned), h+3
 //! swept and cached.
+//!
+//! Weak references (`AllocHeap::weak_liveness` reads this): sweeping a span
+//! first reports its dead objects that have a weak bit, then stores h in
+//! `weaks_swept` (Release), and only then changes any mark bit (each mark
+//! word is cleared with a Release store). A new span starts with
+//! `weaks_swept` = h: it has nothing to report. So a reader that loads a
+//! mark bit (Acquire) and then `weaks_swept` and finds it below h read the
+//! mark as the last mark left it; one that finds h may rely on the report.
 
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
 
 use crate::size_class::{SizeClass, SpanClass, CLASSES, MAX_OBJS_PER_SPAN, PAGE_SIZE};
+use crate::weak::WeakHook;
 
 const WORDS: usize = MAX_OBJS_PER_SPAN / 64;
 
@@ -46,9 +58,16 @@ impl Bits {
         self.0[i / 64].load(Relaxed) & (1 << (i % 64)) != 0
     }
 
+    /// `get` with Acquire: pairs with the Release store that clears a mark
+    /// word in `Span::sweep` (module comment).
+    #[inline]
+    pub(crate) fn get_acquire(&self, i: usize) -> bool {
+        self.0[i / 64].load(Acquire) & (1 << (i % 64)) != 0
+    }
+
     /// Set bit `i`; true if this call set it.
     #[inline]
-    fn set(&self, i: usize) -> bool {
+    pub(crate) fn set(&self, i: usize) -> bool {
         let bit = 1u64 << (i % 64);
         let w = &self.0[i / 64];
         // A plain load first: re-marking an already marked object (the
@@ -76,8 +95,12 @@ pub struct Span {
     pub(crate) freeindex: AtomicUsize,
     pub(crate) alloc_count: AtomicUsize,
     pub(crate) alloc_bits: Bits,
-    mark_bits: Bits,
+    pub(crate) mark_bits: Bits,
     drop_bits: Bits,
+    pub(crate) weak_bits: Bits,
+    /// The sweep generation whose dead weakly referenced objects this span
+    /// has reported (module comment).
+    pub(crate) weaks_swept: AtomicU32,
     /// While a thread cache allocates black here: the first slot it
     /// allocated black (`usize::MAX` otherwise). Objects from there on that
     /// were free at the last sweep are black (`is_allocated_black`) until
@@ -110,6 +133,8 @@ impl Span {
             alloc_bits: Bits::new(),
             mark_bits: Bits::new(),
             drop_bits: Bits::new(),
+            weak_bits: Bits::new(),
+            weaks_swept: AtomicU32::new(0),
             black_from: AtomicUsize::new(usize::MAX),
         }
     }
@@ -143,7 +168,13 @@ impl Span {
         self.alloc_bits.clear_all(words);
         self.mark_bits.clear_all(words);
         self.drop_bits.clear_all(words);
+        self.weak_bits.clear_all(words);
         self.black_from.store(usize::MAX, Relaxed);
+        // Release: a weak reader that finds h here from a record reused
+        // since its target's span was freed must see what the sweeper of
+        // that span reported (its hook ran before the free, and the pool
+        // and page locks order the free before this init).
+        self.weaks_swept.store(sweepgen, Release);
         self.sweepgen.store(sweepgen, Relaxed);
         self.in_use.store(true, Release);
     }
@@ -197,7 +228,12 @@ impl Span {
     /// Index of the slot containing `addr`, which must lie in the span.
     #[inline]
     pub fn object_index(&self, addr: usize) -> usize {
-        let off = addr - self.start();
+        self.index_at(addr - self.start())
+    }
+
+    /// Index of the slot `off` bytes into the span.
+    #[inline]
+    pub(crate) fn index_at(&self, off: usize) -> usize {
         match self.div_mul.load(Relaxed) {
             0 => 0,
             m => ((off as u64 * m as u64) >> 32) as usize,
@@ -299,19 +335,32 @@ impl Span {
         self.drop_bits.set(index);
     }
 
-    /// Free every allocated, unmarked object: run `on_free` for those with a
-    /// destructor, then make the mark bits the new alloc bits. The caller has
-    /// claimed the span (sweepgen h-1) and marking is not running.
-    pub(crate) fn sweep(&self, on_free: Option<unsafe fn(NonNull<u8>)>) -> SweepResult {
+    /// Slots allocated as of the last sweep, in word `w`, given the
+    /// `freeindex` a cache left.
+    pub(crate) fn allocated_word(&self, w: usize, nelems: usize, fi: usize) -> u64 {
+        let valid = low_bits(nelems - w * 64);
+        let below_fi = low_bits(fi.saturating_sub(w * 64));
+        (self.alloc_bits.word(w) | below_fi) & valid
+    }
+
+    /// Free every allocated, unmarked object: report those with a weak bit
+    /// to `on_dead_weak`, run `on_free` for those with a destructor, then
+    /// make the mark bits the new alloc bits. The caller has claimed the
+    /// span (sweepgen h-1, h = `sweepgen`) and marking is not running.
+    pub(crate) fn sweep(
+        &self,
+        sweepgen: u32,
+        on_free: Option<unsafe fn(NonNull<u8>)>,
+        on_dead_weak: Option<&WeakHook>,
+    ) -> SweepResult {
+        self.report_dead_weaks(sweepgen, on_dead_weak);
         let nelems = self.nelems();
         let size = self.elem_size();
         let start = self.start();
         let fi = self.freeindex.load(Relaxed);
         let mut result = SweepResult::default();
         for w in 0..nelems.div_ceil(64) {
-            let valid = low_bits(nelems - w * 64);
-            let below_fi = low_bits(fi.saturating_sub(w * 64));
-            let allocated = (self.alloc_bits.word(w) | below_fi) & valid;
+            let allocated = self.allocated_word(w, nelems, fi);
             let marked = self.mark_bits.word(w);
             debug_assert_eq!(
                 marked & !allocated,
@@ -335,8 +384,12 @@ impl Span {
                 poison(start, size, w, freed);
             }
             self.drop_bits.0[w].fetch_and(!freed, Relaxed);
+            if self.weak_bits.word(w) & freed != 0 {
+                self.weak_bits.0[w].fetch_and(!freed, Relaxed);
+            }
             self.alloc_bits.0[w].store(marked, Relaxed);
-            self.mark_bits.0[w].store(0, Relaxed);
+            // Release: after `weaks_swept` (module comment).
+            self.mark_bits.0[w].store(0, Release);
             result.freed += freed.count_ones() as usize;
             result.live += marked.count_ones() as usize;
         }
@@ -413,7 +466,7 @@ mod tests {
         }
         assert!(!span.mark(5), "second mark of 5");
 
-        let result = span.sweep(Some(record));
+        let result = span.sweep(0, Some(record), None);
         assert_eq!(result, SweepResult { freed: 7, live: 3 });
         assert_eq!(
             DROPPED.load(SeqCst),

@@ -13,6 +13,11 @@
 //!
 //! `sweep_gate` is held shared by sweepers and exclusively while the
 //! generation moves, so no sweeper straddles two generations.
+//!
+//! `unswept` counts the spans the generation still has to sweep (every
+//! span in use when it moved); each sweep lowers it once it is complete,
+//! dead weak targets reported and the span published, so `sweep_done`
+//! tells a weak reader that every report has been made (`weak.rs`).
 
 use std::sync::atomic::Ordering::*;
 
@@ -37,6 +42,9 @@ impl AllocHeap {
             self.centrals.iter().all(|c| c.unswept_len(sg) == 0),
             "sweep not finished"
         );
+        // Every span in use is swept once in the new generation: those in
+        // the lists, and those cached since before (when given back).
+        self.unswept.store(self.spans_in_use(), Relaxed);
         self.sweepgen.store(sg.wrapping_add(2), Release);
         self.sweep_cursor.store(0, Relaxed);
     }
@@ -91,17 +99,23 @@ impl AllocHeap {
             span.start(),
             span.sweepgen.load(Relaxed).wrapping_sub(sg) as i32
         );
-        let SweepResult { freed, live } = span.sweep(self.on_free);
+        let SweepResult { freed, live } = span.sweep(sg, self.on_free, self.on_dead_weak.as_ref());
         let size = span.elem_size();
         self.allocated.fetch_sub((freed * size) as i64, Relaxed);
         self.frees[span.span_class().size_class() as usize].fetch_add(freed as u64, Relaxed);
-        if live == 0 {
+        let swept = if live == 0 {
             self.free_span(sp);
-            return Swept::Freed;
-        }
-        span.sweepgen.store(sg, Release);
-        Swept::Kept {
-            has_free: live < span.nelems(),
-        }
+            Swept::Freed
+        } else {
+            span.sweepgen.store(sg, Release);
+            Swept::Kept {
+                has_free: live < span.nelems(),
+            }
+        };
+        // Release, after this span's dead weak targets were reported: a
+        // reader that sees the count reach 0 sees every report (`weak.rs`).
+        let before = self.unswept.fetch_sub(1, Release);
+        debug_assert!(before > 0, "swept more spans than the generation had");
+        swept
     }
 }

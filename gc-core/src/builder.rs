@@ -251,11 +251,13 @@ impl HeapBuilder {
     /// Create the heap.
     pub fn build(self) -> Result<Heap, GcError> {
         let bytes = self.reserve.unwrap_or(DEFAULT_RESERVE);
+        let weaks = WeakTable::default();
         let alloc = AllocHeap::new(HeapConfig {
             reserve_bytes: bytes,
             reserve_fallback: self.reserve.is_none(),
             limit_bytes: self.max_heap,
             on_free: Some(drop_object),
+            on_dead_weak: Some(weaks.sweep_hook()),
         })
         .map_err(|error| GcError::Reserve { bytes, error })?;
         let (base, len) = alloc.range();
@@ -273,7 +275,7 @@ impl HeapBuilder {
             world: World::default(),
             mutators: Mutex::new(Vec::new()),
             globals: SlotTable::default(),
-            weaks: WeakTable::default(),
+            weaks,
             external: Arc::new(AtomicUsize::new(0)),
             cycle: Mutex::new(CycleState::default()),
             cycle_done: Condvar::new(),

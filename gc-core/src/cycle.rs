@@ -21,12 +21,14 @@
 //!    root set still pending and collects the flushed barrier buffers. If
 //!    that left grey work, it restarts the world and keeps marking (at most
 //!    a few times, then it finishes inside the pause, waiting for every
-//!    drainer to hand its work back). Then: optional checkmark, clear weak
-//!    references to unmarked objects (O(weak references), inside the
-//!    pause), flush every thread cache, advance the sweep generation, turn
-//!    marking off, compute the next trigger, restart the world, wake the
-//!    sweeper.
-//! 4. **Sweep**: lazily by allocation and by the background sweeper.
+//!    drainer to hand its work back). Then: flush every thread cache,
+//!    optional checkmark, advance the sweep generation, turn marking off,
+//!    compute the next trigger, restart the world, wake the sweeper. Weak
+//!    references are not touched here: the pause does not grow with them.
+//! 4. **Sweep**: lazily by allocation and by the background sweeper. The
+//!    sweeper clears the weak references of each weakly referenced object
+//!    it frees (`weak.rs`); until then `Weak::upgrade` tells a dead target
+//!    by its mark bit.
 //!
 //! `GCDEBUG=gcstoptheworld=1` does steps 1-3 inside one pause.
 //!
@@ -339,9 +341,8 @@ impl HeapInner {
         self.finish_cycle(t_stop, t_stop, cpu, retry_cpu, span);
     }
 
-    /// Mark termination proper, with the world stopped since `t_stop`: weak
-    /// references, caches, sweep generation, pacer, stats; then restart the
-    /// world. `cpu` times this thread since the stop; `earlier_cpu` is what
+    /// Mark termination proper, with the world stopped since `t_stop`:
+    /// caches, sweep generation, pacer, stats; then restart the world. `cpu` times this thread since the stop; `earlier_cpu` is what
     /// it used in earlier stops of this mark termination. `span` is the
     /// phase's (`gc_mark_termination`, or with `gcstoptheworld` the
     /// cycle's), closed here once the world runs.
@@ -357,9 +358,11 @@ impl HeapInner {
         let mutators: Vec<Arc<MutatorShared>> = self.mutators.lock().clone();
         // First return every cached span: that marks the objects allocated
         // black since they were cached (allocate-black by range, gc-alloc's
-        // cache.rs), which checkmark and weak clearing must see as live,
-        // and lets the checkmark pass tell allocated slots from free ones
-        // in every span (mark.rs).
+        // cache.rs), which checkmark and the sweeper (which frees what is
+        // unmarked and clears weak references to it) must see as live, and
+        // lets the checkmark pass tell allocated slots from free ones in
+        // every span (mark.rs). No span stays cached across the generation
+        // change below, which `Weak::upgrade` relies on (`weak.rs`).
         for m in &mutators {
             m.cache.lock().flush();
         }
@@ -372,18 +375,6 @@ impl HeapInner {
             let reached = checkmark(&self.alloc, roots);
             tracing::debug!(target: "tricolor", reached, "checkmark passed");
         }
-        self.weaks.for_each(|s| {
-            let p = s.load(Relaxed);
-            if p != 0 {
-                let live = self
-                    .alloc
-                    .find_object(p)
-                    .is_some_and(|o| o.span.is_marked(o.index));
-                if !live {
-                    s.store(0, Relaxed);
-                }
-            }
-        });
         // Live bytes: what the marker marked plus what was allocated black
         // (counted as the caches were flushed above).
         let marked = self.pool.take_marked_bytes() + self.alloc.take_black_bytes();

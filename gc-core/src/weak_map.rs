@@ -7,15 +7,18 @@
 //! Tables are `hashbrown::HashTable`s, which look entries up by a hash the
 //! caller computes and erase in place: a well-kept crate for exactly this.
 //!
-//! Dead entries. When the collector clears a key's weak reference, its
-//! entry stays until pruned; a lookup never matches it (identity lookups
-//! compare the live target, content lookups only look at live candidates),
-//! so until then it costs only space and probe length. [`prune`] drops every
-//! dead entry in one pass over the table, in place (no rebuild, no rehash).
-//! Inserting prunes on its own at most once per completed collection cycle
-//! (the first insert after a cycle ends), so pruning costs O(entries) per
-//! cycle, which the allocation that paced the cycle pays for: amortised
-//! O(1) per insert. Lookups are O(1) expected and take `&self`.
+//! Dead entries. When the sweeper frees a key it clears the key's weak
+//! reference; the entry stays until pruned. A lookup never matches a dead
+//! entry, cleared or not yet (identity lookups compare a live key's address,
+//! which no dead key has; content lookups upgrade candidates, which fails for
+//! a key found dead), so until then it costs only space and probe length.
+//! [`prune`] drops every cleared entry in one pass over the table, in place
+//! (no rebuild, no rehash). Inserting prunes on its own at most once per
+//! completed collection cycle (the first insert after the cycle's sweep is
+//! done, so its dead keys are cleared by then), so pruning costs
+//! O(entries) per cycle, which the allocation that paced the cycle pays
+//! for: amortised O(1) per insert. Lookups are O(1) expected and take
+//! `&self`.
 //!
 //! Soundness: reading a candidate's contents needs a strong pointer, so a
 //! content lookup upgrades the candidates whose full hash matches, which
@@ -51,10 +54,17 @@ struct Pruned {
 }
 
 impl Pruned {
-    /// Whether a cycle ended since the last prune; records a prune now.
+    /// Whether a cycle ended since the last prune and its sweep is done, so
+    /// that every key it found dead has been cleared; records a prune now.
+    /// (Until the sweep is done, each call costs one more load.)
     fn due(&mut self, m: &Mutator) -> bool {
-        let now = m.heap_inner().cycles.load(Ordering::Acquire) + 1;
-        std::mem::replace(&mut self.at, now) != now
+        let heap = m.heap_inner();
+        let now = heap.cycles.load(Ordering::Acquire) + 1;
+        if self.at == now || !heap.alloc.sweep_done() {
+            return false;
+        }
+        self.at = now;
+        true
     }
 }
 
@@ -112,7 +122,8 @@ impl<K, V> WeakMap<K, V> {
         self.table.is_empty()
     }
 
-    /// Drop the entries whose key was collected: one pass, in place.
+    /// Drop the entries whose key was collected (swept: see
+    /// [`Weak::is_cleared`]): one pass, in place.
     pub fn prune(&mut self) {
         self.table.retain(|e| !e.key.is_cleared());
     }
@@ -213,8 +224,7 @@ impl<K: Trace + 'static, V> WeakMap<K, V> {
             .filter_map(move |e| Some((e.key.upgrade(m)?, &e.value)))
     }
 
-    /// The table entry for `key`, pruning first if a cycle ended since the
-    /// last prune.
+    /// The table entry for `key`, pruning first if one is due (`Pruned`).
     fn entry(&mut self, m: &Mutator, key: Gc<'_, K>) -> TableEntry<'_, MapEntry<K, V>> {
         if self.pruned.due(m) {
             self.prune();
@@ -287,7 +297,8 @@ impl<K, S> WeakSet<K, S> {
         self.table.is_empty()
     }
 
-    /// Drop the members that were collected: one pass, in place.
+    /// Drop the members that were collected (swept: see
+    /// [`Weak::is_cleared`]): one pass, in place.
     pub fn prune(&mut self) {
         self.table.retain(|(_, w)| !w.is_cleared());
     }
@@ -382,5 +393,78 @@ impl<K: Trace + 'static, S: BuildHasher> WeakSet<K, S> {
     /// If `m` is attached to another heap than the members'.
     pub fn iter<'a, 'm: 'a>(&'a self, m: &'m Mutator) -> impl Iterator<Item = Gc<'m, K>> + 'a {
         self.table.iter().filter_map(move |(_, w)| w.upgrade(m))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Condvar, Mutex};
+
+    use super::WeakMap;
+    use crate::{DebugFlags, HeapBuilder, NoGc, Trace, Tracer};
+
+    /// A heap object whose destructor, run by the background sweeper,
+    /// waits until `open` is set: it holds that sweep up.
+    struct Blocker(Arc<(Mutex<bool>, Condvar)>);
+
+    impl Drop for Blocker {
+        fn drop(&mut self) {
+            let (open, opened) = &*self.0;
+            let mut open = open.lock().unwrap();
+            while !*open {
+                open = opened.wait(open).unwrap();
+            }
+        }
+    }
+
+    /// Opens the gate when dropped, also when the test fails first, so
+    /// that dropping the heap (which finishes the sweep) cannot hang.
+    struct Open(Arc<(Mutex<bool>, Condvar)>);
+
+    impl Drop for Open {
+        fn drop(&mut self) {
+            *self.0 .0.lock().unwrap() = true;
+            self.0 .1.notify_all();
+        }
+    }
+
+    // SAFETY: holds no GC pointer.
+    unsafe impl Trace for Blocker {
+        const NEEDS_TRACE: bool = false;
+        fn trace(&self, _: &mut Tracer<'_>) {}
+    }
+    // SAFETY: holds no GC pointer.
+    unsafe impl NoGc for Blocker {}
+
+    /// The once-per-cycle prune waits for the cycle's sweep: spent before
+    /// the sweeper cleared the dead keys, it would leave them a cycle more.
+    #[test]
+    fn inserting_prunes_once_the_cycle_is_swept() {
+        // gcstress: `safepoint` runs a cycle and returns without sweeping.
+        let heap = HeapBuilder::new()
+            .debug(DebugFlags {
+                gcstress: true,
+                ..DebugFlags::DEFAULT
+            })
+            .build()
+            .unwrap();
+        let mut m = heap.mutator();
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let open = Open(gate.clone());
+        let mut map = WeakMap::new();
+        // Keys in a later size class than the blocker: the background
+        // sweeper, going through the classes in order, stops before them.
+        let kept = m.root(m.alloc([2u64; 64]));
+        m.alloc(Blocker(gate.clone()));
+        map.insert(&m, m.alloc([1u64; 64]), 1);
+        m.safepoint();
+        // No allocation of a key (which would sweep the keys' span).
+        map.insert(&m, kept.get(&m), 2);
+        assert_eq!(map.len(), 2, "the dead key is not cleared yet");
+        drop(open);
+        m.heap_inner().alloc.finish_sweep();
+        map.insert(&m, kept.get(&m), 3);
+        assert_eq!(map.len(), 1, "the insert after the sweep pruned");
+        assert_eq!(map.get(kept.get(&m)), Some(&3));
     }
 }
