@@ -253,9 +253,13 @@ impl HeapInner {
         loop {
             self.scan_idle_mutators();
             let t = Instant::now();
-            tracer.drain_pool(&self.pool, Some(WORKER_SLICE));
+            let scanned = tracer.drain_pool(&self.pool, Some(WORKER_SLICE));
             busy += t.elapsed();
-            if self.pool.done() {
+            if scanned == 0 && !self.pool.done() {
+                // Another drainer holds the last grey objects; it hands
+                // half back at its next check of the hungry flag (grey.rs).
+                std::thread::yield_now();
+            } else if self.pool.done() {
                 if self.pending_roots.load(Acquire) == 0 {
                     break;
                 }

@@ -4,7 +4,21 @@
 //! Each drainer (background worker, mutator assist, the stop-the-world
 //! terminator) keeps a local grey stack and shares through one
 //! [`GreyPool`]: it takes a batch when its stack is empty and hands half
-//! back when its stack grows long, so idle drainers find work.
+//! back when its stack grows long, so idle drainers find work. A
+//! depth-first scan of a tree never grows its stack long (it holds one
+//! pending sibling per level), so a drainer that finds the pool empty while
+//! another is active marks the pool *hungry*; drainers check that flag
+//! every `HUNGRY_CHECK` objects and hand back the bottom half of what they
+//! hold, the oldest siblings and so the largest subtrees (Go's
+//! `gcWork.balance`). That is how a second mark worker gets a share of one
+//! large tree.
+//!
+//! Why not per-drainer work-stealing deques (crossbeam-deque): drainers
+//! are transient (mutator assists, the stop-the-world terminator, workers),
+//! each would have to register a stealer for its lifetime, and the
+//! termination argument below would have to cover every deque. Go keeps
+//! the same shape (local buffers, a global list, balancing), and the
+//! balancing keeps the pool's one lock off the per-object path.
 //!
 //! Termination: [`GreyPool::done`] is "the pool is empty and no drainer is
 //! active". A drainer counts as active from the moment it takes a batch
@@ -17,12 +31,15 @@
 
 use std::sync::atomic::Ordering;
 
-use crate::sync::{AtomicUsize, Mutex};
+use crate::sync::{AtomicBool, AtomicUsize, Mutex};
 
 /// Batch size taken from or given back to the pool. Tiny under loom so
 /// that a model with a handful of objects takes several batches and
 /// donates work back.
 pub(crate) const BATCH: usize = if cfg!(loom) { 2 } else { 512 };
+
+/// Objects a drainer scans between two checks of the hungry flag.
+const HUNGRY_CHECK: usize = if cfg!(loom) { 1 } else { 64 };
 
 /// A thread that drains grey objects (the marker's `Tracer`, or a model).
 pub(crate) trait Drainer {
@@ -40,6 +57,10 @@ pub(crate) struct GreyPool {
     work: Mutex<Vec<usize>>,
     active: AtomicUsize,
     marked_bytes: AtomicUsize,
+    /// A drainer found the pool empty while another was active; cleared
+    /// by the drainer that hands work back. A hint: termination does not
+    /// read it.
+    hungry: AtomicBool,
 }
 
 impl GreyPool {
@@ -67,6 +88,9 @@ impl GreyPool {
     fn take(&self, local: &mut Vec<usize>) -> bool {
         let mut w = self.work.lock();
         if w.is_empty() {
+            if self.active.load(Ordering::Acquire) > 0 {
+                self.hungry.store(true, Ordering::Relaxed);
+            }
             return false;
         }
         let at = w.len().saturating_sub(BATCH);
@@ -80,9 +104,10 @@ impl GreyPool {
     }
 
     /// Drain shared work until the pool has none (or, with a budget, until
-    /// about `budget` objects were scanned). Everything taken is scanned or
-    /// handed back, and flushed, before the drainer stops counting as active.
-    pub(crate) fn drain(&self, d: &mut impl Drainer, budget: Option<usize>) {
+    /// about `budget` objects were scanned); returns the objects scanned.
+    /// Everything taken is scanned or handed back, and flushed, before the
+    /// drainer stops counting as active.
+    pub(crate) fn drain(&self, d: &mut impl Drainer, budget: Option<usize>) -> usize {
         d.flush(self);
         let mut scanned = 0;
         while budget.is_none_or(|b| scanned < b) && self.take(d.grey()) {
@@ -93,6 +118,13 @@ impl GreyPool {
                 if grey.len() > 2 * BATCH {
                     let at = grey.len() - BATCH;
                     self.extend(grey.drain(at..));
+                } else if scanned % HUNGRY_CHECK == 0
+                    && grey.len() > 1
+                    && self.hungry.load(Ordering::Relaxed)
+                    && self.hungry.swap(false, Ordering::Relaxed)
+                {
+                    let half = grey.len() / 2;
+                    self.extend(grey.drain(..half));
                 }
                 if budget.is_some_and(|b| scanned >= b) {
                     break;
@@ -101,6 +133,7 @@ impl GreyPool {
             d.flush(self);
             self.finish();
         }
+        scanned
     }
 }
 

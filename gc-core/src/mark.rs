@@ -204,9 +204,10 @@ impl<'a> Tracer<'a> {
 
     /// Drain shared work from `pool` until it has none (or, with a budget,
     /// until about `budget` objects were scanned). Publishes marked bytes.
-    pub(crate) fn drain_pool(&mut self, pool: &GreyPool, budget: Option<usize>) {
+    /// Drain `pool` (see [`GreyPool::drain`]); returns the objects scanned.
+    pub(crate) fn drain_pool(&mut self, pool: &GreyPool, budget: Option<usize>) -> usize {
         let _guard = AbortOnUnwind;
-        pool.drain(self, budget);
+        pool.drain(self, budget)
     }
 
     /// Hand local grey objects and the marked-bytes count to the pool.
