@@ -215,7 +215,15 @@ fn stress(builder: HeapBuilder) {
             let (heap, census, graph) = (heap.clone(), &census, &graph);
             s.spawn(move || {
                 let mut m = heap.mutator();
-                mutate(&mut m, graph, census, t * 0x1234_5678_9ABC, 100_000);
+                // At least 100k operations, and on until cycles have run
+                // beside them (a fast machine finishes 100k before a few
+                // cycles end).
+                let mut round = 0;
+                while round < 10 || heap.stats().num_gc <= 5 {
+                    let seed = t * 0x1234_5678_9ABC + round;
+                    mutate(&mut m, graph, census, seed, 10_000);
+                    round += 1;
+                }
             });
         }
     });

@@ -118,6 +118,7 @@ mod stats;
 mod str;
 mod sweep;
 mod sync;
+mod termination;
 mod trace;
 mod trace_impls;
 mod vec;

@@ -75,8 +75,9 @@ struct MapEntry<K, V> {
 }
 
 /// A hash map from weakly held GC objects, by identity, to Rust values: an
-/// entry goes away (lazily, see the [module docs](self)) once its key is
-/// collected. Use it to attach data to objects without a field for it.
+/// entry goes away once its key is collected (lazily: [`prune`](Self::prune)
+/// drops dead entries, and inserting prunes at most once per completed
+/// cycle, so it costs amortised O(1) per insert). Use it to attach data to objects without a field for it.
 ///
 /// ```
 /// use tricolor::{Heap, WeakMap};
@@ -236,8 +237,8 @@ impl<K: Trace + 'static, V> WeakMap<K, V> {
 }
 
 /// A set of weakly held GC objects found by content: an intern table. A
-/// member is stored once, in the heap, and forgotten (lazily, see the
-/// [module docs](self)) once collected.
+/// member is stored once, in the heap, and forgotten once collected
+/// (lazily, as [`WeakMap`]'s entries are).
 ///
 /// Look members up by a borrowed form (`K: Borrow<Q>`, hashed with `S`),
 /// or by a hash and an equality test of your own ([`find`](Self::find),
