@@ -16,5 +16,5 @@ export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}"
 # The collector under concurrent mutators, and the allocator's threaded
 # tests (caches, background sweeping).
 cargo +nightly test -Zbuild-std --target "$target" \
-    --test concurrent --test collector -- "$@"
+    --test concurrent --test collector --test termination --test weak -- "$@"
 cargo +nightly test -Zbuild-std --target "$target" -p tricolor-alloc --test alloc -- "$@"
