@@ -60,7 +60,7 @@ impl LoxString {
     /// The text.
     #[inline]
     pub fn text(&self) -> &str {
-        self.text.get().expect("a string has its text").get()
+        Gc::as_ref(self.text.get().expect("a string has its text")).as_str()
     }
 }
 
@@ -201,11 +201,7 @@ impl Instance {
     /// The instance's class.
     #[inline]
     pub fn class(&self) -> &Class {
-        self.class
-            .get()
-            .expect("an instance has a class")
-            .get()
-            .class()
+        Gc::as_ref(self.class.get().expect("an instance has a class")).class()
     }
 }
 
@@ -213,18 +209,14 @@ impl Closure {
     /// The closure's function.
     #[inline]
     pub fn function(&self) -> &Function {
-        self.function
-            .get()
-            .expect("closure has a function")
-            .get()
-            .function()
+        Gc::as_ref(self.function.get().expect("closure has a function")).function()
     }
 
     /// The `i`th captured upvalue.
     #[inline]
     pub fn upvalue(&self, i: usize) -> &Upvalue {
-        let array = self.upvalues.get().expect("closure has upvalues").get();
-        array[i].get().expect("upvalue is set").get().upvalue()
+        let array = Gc::as_ref(self.upvalues.get().expect("closure has upvalues"));
+        Gc::as_ref(array[i].get().expect("upvalue is set")).upvalue()
     }
 }
 
@@ -242,7 +234,7 @@ pub fn new_string<'m>(m: &'m Mutator, text: &str) -> Gc<'m, Obj> {
     let obj = m.alloc(Obj::String(LoxString {
         text: Member::null(),
     }));
-    obj.get().string().text.set(m, Some(text));
+    obj.string().text.set(m, Some(text));
     obj
 }
 
@@ -267,7 +259,7 @@ pub fn new_function<'m>(
         lines: Member::null(),
         constants: Member::null(),
     }));
-    let f = obj.get().function();
+    let f = obj.function();
     f.name.set(m, name);
     f.constants.set(m, Some(constants));
     let code = &chunk.code;
@@ -290,7 +282,7 @@ pub fn new_closure<'m>(m: &'m Mutator, function: Gc<'m, Obj>) -> Gc<'m, Obj> {
         function: Member::null(),
         upvalues: Member::null(),
     }));
-    let c = obj.get().closure();
+    let c = obj.closure();
     c.function.set(m, Some(function));
     if count > 0 {
         c.upvalues
@@ -313,7 +305,7 @@ pub fn new_class<'m>(m: &'m Mutator, name: Gc<'m, Obj>) -> Gc<'m, Obj> {
         name: Member::null(),
         methods: Table::new(),
     }));
-    obj.get().class().name.set(m, Some(name));
+    obj.class().name.set(m, Some(name));
     obj
 }
 
@@ -322,7 +314,7 @@ pub fn new_instance<'m>(m: &'m Mutator, class: Gc<'m, Obj>) -> Gc<'m, Obj> {
         class: Member::null(),
         fields: Table::new(),
     }));
-    match obj.get() {
+    match Gc::as_ref(obj) {
         Obj::Instance(i) => i.class.set(m, Some(class)),
         _ => unreachable!(),
     }
@@ -338,7 +330,7 @@ pub fn new_bound_method<'m>(
         receiver: Slot::nil(),
         method: Member::null(),
     }));
-    match obj.get() {
+    match Gc::as_ref(obj) {
         Obj::BoundMethod(b) => {
             b.receiver.set(m, receiver);
             b.method.set(m, Some(method));
@@ -351,7 +343,7 @@ pub fn new_bound_method<'m>(
 impl Function {
     #[inline]
     pub fn code(&self) -> &[u8] {
-        self.code.get().expect("a function has code").get()
+        &Gc::as_ref(self.code.get().expect("a function has code"))[..]
     }
 
     /// The source line of the byte at `offset` in the code.
@@ -382,12 +374,12 @@ impl fmt::Display for Obj {
             }
             Obj::Instance(i) => {
                 let class = i.class.get().expect("instance has a class");
-                let name = class.get().class().name.get().expect("class has a name");
+                let name = class.class().name.get().expect("class has a name");
                 write!(f, "{} instance", name.string().text())
             }
             Obj::BoundMethod(b) => {
                 let method = b.method.get().expect("bound method has a method");
-                method.get().closure().function().write_name(f)
+                method.closure().function().write_name(f)
             }
         }
     }

@@ -53,7 +53,7 @@ impl<'m> Value<'m> {
     /// The referenced object for the whole of `'m`, if the value is one.
     #[inline]
     pub fn obj_ref(self) -> Option<&'m Obj> {
-        self.as_obj().map(Gc::get)
+        self.as_obj().map(Gc::as_ref)
     }
 
     /// The value as a slot word.
@@ -75,7 +75,7 @@ impl fmt::Display for Value<'_> {
             Value::Nil => f.write_str("nil"),
             Value::Bool(b) => write!(f, "{b}"),
             Value::Number(n) => f.write_str(&format_number(n)),
-            Value::Obj(o) => fmt::Display::fmt(o.get(), f),
+            Value::Obj(o) => fmt::Display::fmt(Gc::as_ref(o), f),
         }
     }
 }

@@ -48,7 +48,7 @@ const CALL_CACHE: usize = 16;
 /// `closure`'s line in the call cache.
 #[inline(always)]
 fn call_cache_index(closure: Gc<'_, Obj>) -> usize {
-    let address = closure.get() as *const Obj as usize;
+    let address = Gc::as_ptr(closure) as usize;
     (address >> 4) & (CALL_CACHE - 1)
 }
 
@@ -68,15 +68,15 @@ struct VmState {
 
 impl VmState {
     fn stack(&self) -> &GcArray<Slot> {
-        self.stack.get().expect("the VM has a stack").get()
+        Gc::as_ref(self.stack.get().expect("the VM has a stack"))
     }
 
     fn frames(&self) -> &GcArray<Member<Obj>> {
-        self.frames.get().expect("the VM has frames").get()
+        Gc::as_ref(self.frames.get().expect("the VM has frames"))
     }
 
     fn globals(&self) -> &GcArray<Slot> {
-        self.globals.get().expect("the VM has globals").get()
+        Gc::as_ref(self.globals.get().expect("the VM has globals"))
     }
 }
 
@@ -97,22 +97,19 @@ impl<'m> Code<'m> {
             closure,
             arity: function.arity,
             code: function.code(),
-            consts: &function
-                .constants
-                .get()
-                .expect("a function has constants")
-                .get()[..],
+            consts: &Gc::as_ref(function.constants.get().expect("a function has constants"))[..],
         }
     }
 
     /// The code of the frame at `depth`, from its rooted closure.
     fn of_frame(frame_closures: &'m GcArray<Member<Obj>>, depth: usize) -> Code<'m> {
         Code::of(
-            frame_closures[depth]
-                .get()
-                .expect("an active frame has a closure")
-                .get()
-                .closure(),
+            Gc::as_ref(
+                frame_closures[depth]
+                    .get()
+                    .expect("an active frame has a closure"),
+            )
+            .closure(),
         )
     }
 }
@@ -217,7 +214,7 @@ impl Vm {
             // Root the script before the first safepoint: its closure goes
             // in stack slot 0 and frame 0, as clox's interpret() does.
             let closure = object::new_closure(m, function);
-            let state = self.state.get(m).get();
+            let state = Gc::as_ref(self.state.get(m));
             globals::reserve(m, &state.globals, self.global_names.len());
             state.stack()[0].set(m, Value::Obj(closure));
             state.frames()[0].set(m, Some(closure));
@@ -246,7 +243,7 @@ impl Vm {
     /// into the heap are cached in locals for speed; they all die when this
     /// returns.
     fn execute<'m>(&mut self, m: &'m Mutator) -> Exit {
-        let state: &'m VmState = self.state.get(m).get();
+        let state: &'m VmState = Gc::as_ref(self.state.get(m));
         let frame_closures: &'m GcArray<Member<Obj>> = state.frames();
         let globals: &'m GcArray<Slot> = state.globals();
         let mut stack: &'m GcArray<Slot> = state.stack();
@@ -403,7 +400,7 @@ impl Vm {
                 let c = match line.0 {
                     Some(cached) if Gc::ptr_eq(cached, callee) => line.1,
                     _ => {
-                        let c = Code::of(callee.get().closure());
+                        let c = Code::of(Gc::as_ref(callee).closure());
                         *line = (Some(callee), c);
                         c
                     }
@@ -667,7 +664,7 @@ impl Vm {
                     let argc = read_byte!() as usize;
                     let callee = peek!(argc);
                     match callee.as_obj() {
-                        Some(obj) if obj.get().as_closure().is_some() => call_closure!(obj, argc),
+                        Some(obj) if obj.as_closure().is_some() => call_closure!(obj, argc),
                         _ => call_value!(callee, argc),
                     }
                 }
@@ -805,7 +802,7 @@ impl Vm {
         let Value::Obj(obj) = callee else {
             return Err("Can only call functions and classes.".to_string());
         };
-        match obj.get() {
+        match Gc::as_ref(obj) {
             Obj::Closure(_) => Ok(Call::Enter(obj)),
             Obj::BoundMethod(bound) => {
                 stack[sp - 1 - argc].set(m, bound.receiver.get());
@@ -846,15 +843,16 @@ impl Vm {
     /// Report a runtime error with clox's stack trace, then reset the stack.
     fn runtime_error(&mut self, m: &Mutator, message: &str) {
         let _ = self.out.flush();
-        let state = self.state.get(m).get();
+        let state = Gc::as_ref(self.state.get(m));
         let mut report = format!("{message}\n");
         for (depth, frame) in self.frames.iter().enumerate().rev() {
-            let function = state.frames()[depth]
-                .get()
-                .expect("an active frame has a closure")
-                .get()
-                .closure()
-                .function();
+            let function = Gc::as_ref(
+                state.frames()[depth]
+                    .get()
+                    .expect("an active frame has a closure"),
+            )
+            .closure()
+            .function();
             // `ip` is past the failing instruction (and its operands).
             let line = function.line(frame.ip.saturating_sub(1));
             match function.name.get() {
@@ -908,7 +906,7 @@ fn capture_upvalue<'m>(m: &'m Mutator, state: &'m VmState, local: usize) -> Gc<'
     let mut prev: Option<&'m object::Upvalue> = None;
     let mut cur = state.open_upvalues.get();
     while let Some(u) = cur {
-        let upvalue = u.get().upvalue();
+        let upvalue = Gc::as_ref(u).upvalue();
         let location = upvalue.location.load(Relaxed);
         if location == local {
             return u;
@@ -920,7 +918,7 @@ fn capture_upvalue<'m>(m: &'m Mutator, state: &'m VmState, local: usize) -> Gc<'
         cur = upvalue.next.get();
     }
     let created = object::new_upvalue(m, local);
-    created.get().upvalue().next.set(m, cur);
+    created.upvalue().next.set(m, cur);
     match prev {
         None => state.open_upvalues.set(m, Some(created)),
         Some(p) => p.next.set(m, Some(created)),
@@ -932,7 +930,7 @@ fn capture_upvalue<'m>(m: &'m Mutator, state: &'m VmState, local: usize) -> Gc<'
 /// into the upvalue, which then no longer refers to the stack.
 fn close_upvalues(m: &Mutator, state: &VmState, stack: &GcArray<Slot>, last: usize) {
     while let Some(u) = state.open_upvalues.get() {
-        let upvalue = u.get().upvalue();
+        let upvalue = u.upvalue();
         let location = upvalue.location.load(Relaxed);
         if location < last {
             break;
@@ -957,7 +955,7 @@ fn grow_stack<'m>(
     }
     let new = old.resized(m, (old.len() * 2).min(STACK_MAX), Slot::nil_word());
     state.stack.set(m, Some(new));
-    Some(new.get())
+    Some(Gc::as_ref(new))
 }
 
 /// A runtime error's message, built out of line to keep `execute` small.
@@ -987,13 +985,12 @@ fn make_closure<'m>(
 ) -> (Gc<'m, Obj>, usize) {
     let new = object::new_closure(m, function);
     if function.function().upvalue_count > 0 {
-        let upvalues = new
-            .get()
-            .closure()
-            .upvalues
-            .get()
-            .expect("new_closure made the array")
-            .get();
+        let upvalues = Gc::as_ref(
+            new.closure()
+                .upvalues
+                .get()
+                .expect("new_closure made the array"),
+        );
         for upvalue in upvalues.iter() {
             let is_local = code[ip] != 0;
             let index = code[ip + 1] as usize;
@@ -1001,7 +998,7 @@ fn make_closure<'m>(
             let captured = if is_local {
                 capture_upvalue(m, state, base + index)
             } else {
-                enclosing.upvalues.get().expect("enclosing upvalues").get()[index]
+                Gc::as_ref(enclosing.upvalues.get().expect("enclosing upvalues"))[index]
                     .get()
                     .expect("upvalue is set")
             };

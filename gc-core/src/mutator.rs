@@ -60,7 +60,7 @@ type CacheGuard = ArcMutexGuard<RawMutex, ThreadCache>;
 /// A thread's handle on a [`Heap`]: allocation, roots and safepoints.
 ///
 /// ```
-/// use tricolor::{Heap, Member, Trace};
+/// use tricolor::{Gc, Heap, Member, Trace};
 ///
 /// #[derive(Trace, Default)]
 /// struct Cons { head: i64, tail: Member<Cons> }
@@ -81,9 +81,10 @@ type CacheGuard = ArcMutexGuard<RawMutex, ThreadCache>;
 /// let mut cur = Some(list.get(&m));
 /// while let Some(c) = cur {
 ///     sum += c.head;
-///     // `Gc::get` gives a reference for the mutator's whole borrow, so the
-///     // next link outlives this loop iteration.
-///     cur = c.get().tail.get();
+///     // `Gc::as_ref` gives a reference for the mutator's whole borrow, so
+///     // the next link outlives this loop iteration (`c.tail` would borrow
+///     // the local `c`).
+///     cur = Gc::as_ref(c).tail.get();
 /// }
 /// assert_eq!(sum, 55);
 /// ```
@@ -207,7 +208,7 @@ impl Mutator {
         // for the returned lifetime, so no cycle can free it meanwhile.
         let object: Gc<'_, T> = unsafe { Gc::from_base(slot.as_ptr() as usize) };
         if T::NEEDS_TRACE && publish::any_unpublished() {
-            publish::publish(self, object.get());
+            publish::publish(self, Gc::as_ref(object));
         }
         Ok(object)
     }
@@ -278,7 +279,7 @@ impl Mutator {
             Gc::from_base(slot.as_ptr() as usize)
         };
         if T::NEEDS_TRACE && publish::any_unpublished() {
-            publish::publish(self, array.get());
+            publish::publish(self, Gc::as_ref(array));
         }
         Ok(array)
     }

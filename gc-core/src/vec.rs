@@ -46,8 +46,9 @@ const MIN_CAPACITY: usize = 4;
 ///
 /// Allocate it empty (`m.alloc(GcVec::new())`), or inside another object
 /// (a field of type `GcVec<S>`); it needs to be inside a GC object to grow.
-/// On a `Gc<GcVec<S>>` itself, `.get()` is [`Gc::get`](crate::Gc::get),
-/// which gives the `&GcVec<S>` whose `get(index)` reads an element.
+/// Method calls on a `Gc<GcVec<S>>` reach the vector (`list.get(index)`);
+/// [`Gc::as_ref`](crate::Gc::as_ref) gives a `&GcVec<S>` that outlives the
+/// `Gc` value.
 ///
 /// ```
 /// use tricolor::{GcVec, Heap, Member};
@@ -55,18 +56,17 @@ const MIN_CAPACITY: usize = 4;
 /// let heap = Heap::new();
 /// let mut m = heap.mutator();
 /// let list = m.alloc(GcVec::<Member<String>>::new());
-/// let v = list.get();
 /// for i in 0..10 {
-///     v.push(&m, Some(m.alloc(format!("item {i}"))));
+///     list.push(&m, Some(m.alloc(format!("item {i}"))));
 /// }
-/// v.remove(&m, 0);
-/// assert_eq!(v.len(), 9);
-/// assert_eq!(v.get(0).unwrap().unwrap().as_str(), "item 1");
-/// let last = v.pop(&m).unwrap().unwrap();
+/// list.remove(&m, 0);
+/// assert_eq!(list.len(), 9);
+/// assert_eq!(list.get(0).unwrap().unwrap().as_str(), "item 1");
+/// let last = list.pop(&m).unwrap().unwrap();
 /// assert_eq!(last.as_str(), "item 9");
 /// let list = m.root(list);
 /// m.collect();
-/// let v = list.get(&m).get();
+/// let v = list.get(&m);
 /// assert_eq!(v.iter().flatten().map(|s| s.len()).sum::<usize>(), 8 * 6);
 /// ```
 pub struct GcVec<S> {
@@ -124,7 +124,7 @@ impl<S: Slot> GcVec<S> {
     /// How many elements fit before the next growth.
     #[inline]
     pub fn capacity(&self) -> usize {
-        self.buffer.get().map_or(0, |b| b.get().len())
+        self.buffer.get().map_or(0, |b| b.len())
     }
 
     /// The elements' slots, from the backing array as it is now (a later
@@ -135,7 +135,7 @@ impl<S: Slot> GcVec<S> {
     pub fn as_slice(&self) -> &[S] {
         match self.buffer.get() {
             Some(b) => {
-                let b = b.get();
+                let b = Gc::as_ref(b);
                 &b[..self.len().min(b.len())]
             }
             None => &[],
@@ -298,7 +298,7 @@ impl<S: Slot> GcVec<S> {
     #[track_caller]
     fn reserve_for(&self, m: &Mutator, needed: usize) -> &GcArray<S> {
         match self.buffer.get() {
-            Some(b) if b.get().len() >= needed => b.get(),
+            Some(b) if b.len() >= needed => Gc::as_ref(b),
             _ => self.grow(m, needed),
         }
     }
@@ -317,7 +317,7 @@ impl<S: Slot> GcVec<S> {
             None => m.alloc_array(needed.max(MIN_CAPACITY), |_| S::null()),
         };
         self.buffer.set(m, Some(new));
-        self.buffer.get().expect("just set").get()
+        Gc::as_ref(self.buffer.get().expect("just set"))
     }
 }
 
