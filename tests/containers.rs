@@ -154,6 +154,36 @@ fn methods_on_a_gc_of_a_container_are_the_containers() {
     ));
 }
 
+/// `GcVec::as_array`, how an interpreter indexes its stack: the backing
+/// array only while the vector fills it, a new one after growth, and the
+/// elements stored through it survive collections.
+#[test]
+fn as_array_is_the_backing_array_while_the_vector_fills_it() {
+    let heap = heap(STRESS);
+    let mut m = heap.mutator();
+    let census = Census::default();
+    let stack = m.root(m.alloc(GcVec::<Member<Node>>::with_capacity(&m, 4)));
+    for id in 0..40 {
+        {
+            let v = stack.get(&m);
+            if v.len() <= id as usize {
+                v.reserve(&m, 1);
+                assert!(v.as_array().is_none(), "len < capacity after reserve");
+                v.resize(&m, v.capacity(), None);
+            }
+            let array = v.as_array().expect("the vector fills its array");
+            assert_eq!(array.len(), v.len());
+            array[id as usize].set(&m, Some(census.node(&m, id)));
+        }
+        m.safepoint(); // a full collection, every time
+    }
+    let v = stack.get(&m);
+    for id in 0..40 {
+        verify(&v.get(id as usize).unwrap().unwrap(), id);
+    }
+    assert_eq!(census.alive(), 40);
+}
+
 #[test]
 fn map_remove_and_overwrite_release_keys_and_values() {
     let heap = HeapBuilder::new().build().unwrap();

@@ -148,13 +148,6 @@ impl Slot {
         }
     }
 
-    /// A global variable slot that no definition has run for yet.
-    pub fn undefined() -> Slot {
-        Slot {
-            word: NanBox::from_bits(TAG_UNDEFINED),
-        }
-    }
-
     /// Whether this is a global slot not defined yet.
     #[inline(always)]
     pub fn is_undefined(&self) -> bool {

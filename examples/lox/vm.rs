@@ -17,19 +17,24 @@
 //! `Mutator::safepoint_needed` and leaves the loop only when it is true,
 //! so calls and loops stay inside the dispatch loop almost always.
 //!
-//! The value stack starts small and doubles (up to clox's 64 × 256 slots)
-//! when full (`GcArray::resized`); frames and open upvalues refer to it by
-//! index, so moving it to a bigger array invalidates nothing. It is a
-//! `GcArray` whose top is `sp`, a local, rather than a `GcVec`: `execute`
-//! keeps a one-word `&GcArray` in a register where a slice would take two,
-//! which measurably slows the dispatch loop.
+//! The value stack is a `GcVec<Slot>` that starts small and doubles (up
+//! to clox's 64 × 256 slots) when full; frames and open upvalues refer to
+//! it by index, so moving it to a bigger array invalidates nothing. Its
+//! top is `sp`, a local, not the vector's length: the vector is kept
+//! exactly as long as its backing array (every slot above `sp` holds a
+//! dead value or nil), so `execute` can hold that array itself
+//! (`GcVec::as_array`), one word in a register where a slice would take
+//! two, which measurably slows the dispatch loop. It borrows the array
+//! again only after growing the stack (`grow_stack`), the one place the
+//! vector moves to a new array; every store into it is a slot's barriered
+//! `set`, and the growth switches arrays with a barriered store.
 
 use std::cmp::Ordering::{Greater, Less};
 use std::io::{self, BufWriter, Stdout, Write};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
-use tricolor::{Gc, GcArray, Member, Mutator, Root, Trace};
+use tricolor::{Gc, GcArray, GcVec, Member, Mutator, Root, Trace};
 
 use crate::chunk::op;
 use crate::compiler;
@@ -42,6 +47,9 @@ use crate::value::{Slot, Value};
 pub const FRAMES_MAX: usize = 64;
 pub const STACK_MAX: usize = FRAMES_MAX * 256;
 const INITIAL_STACK: usize = 256;
+// The stack doubles from INITIAL_STACK, and lands on STACK_MAX exactly.
+const _: () = assert!((STACK_MAX / INITIAL_STACK).is_power_of_two());
+const _: () = assert!(STACK_MAX % INITIAL_STACK == 0);
 /// Entries in `execute`'s cache of called closures (a power of two).
 const CALL_CACHE: usize = 16;
 
@@ -55,28 +63,36 @@ fn call_cache_index(closure: Gc<'_, Obj>) -> usize {
 /// The VM's heap-resident state, reachable from the VM's one root.
 #[derive(Trace)]
 struct VmState {
-    stack: Member<GcArray<Slot>>,
+    /// The value stack; as long as its capacity, its top is `Vm::sp`.
+    stack: GcVec<Slot>,
     /// Closure of frame `i` at index `i`; entries above the frame count are
     /// stale and harmless.
     frames: Member<GcArray<Member<Obj>>>,
-    /// Global variable values by slot (see `globals.rs`).
-    globals: Member<GcArray<Slot>>,
+    /// Global variable values by slot (see `globals.rs`); as long as its
+    /// capacity.
+    globals: GcVec<Slot>,
     /// Open upvalues, sorted by stack index, highest first.
     open_upvalues: Member<Obj>,
     init_string: Member<Obj>,
 }
 
 impl VmState {
+    /// The stack's backing array: valid until the stack grows
+    /// (`grow_stack`), whose caller takes the new one.
     fn stack(&self) -> &GcArray<Slot> {
-        Gc::as_ref(self.stack.get().expect("the VM has a stack"))
+        self.stack.as_array().expect("the stack fills its vector")
     }
 
     fn frames(&self) -> &GcArray<Member<Obj>> {
         Gc::as_ref(self.frames.get().expect("the VM has frames"))
     }
 
+    /// The globals' backing array; they grow only between runs of
+    /// `execute` (`globals::reserve`).
     fn globals(&self) -> &GcArray<Slot> {
-        Gc::as_ref(self.globals.get().expect("the VM has globals"))
+        self.globals
+            .as_array()
+            .expect("the globals fill their vector")
     }
 }
 
@@ -171,15 +187,13 @@ pub struct Vm {
 impl Vm {
     pub fn new(m: &Mutator) -> Vm {
         let state = m.alloc(VmState {
-            stack: Member::null(),
+            stack: GcVec::with_capacity(m, INITIAL_STACK),
             frames: Member::null(),
-            globals: Member::null(),
+            globals: GcVec::new(),
             open_upvalues: Member::null(),
             init_string: Member::null(),
         });
-        state
-            .stack
-            .set(m, Some(m.alloc_array(INITIAL_STACK, |_| Slot::nil())));
+        state.stack.resize(m, INITIAL_STACK, Slot::nil_word());
         state
             .frames
             .set(m, Some(m.alloc_array(FRAMES_MAX, |_| Member::null())));
@@ -942,7 +956,8 @@ fn close_upvalues(m: &Mutator, state: &VmState, stack: &GcArray<Slot>, last: usi
     }
 }
 
-/// Move the stack to an array twice as large; `None` at clox's limit.
+/// Move the stack to an array twice as large, and return that array (the
+/// old one is no longer the stack's); `None` at clox's limit.
 #[cold]
 #[inline(never)]
 fn grow_stack<'m>(
@@ -953,9 +968,13 @@ fn grow_stack<'m>(
     if old.len() >= STACK_MAX {
         return None;
     }
-    let new = old.resized(m, (old.len() * 2).min(STACK_MAX), Slot::nil_word());
-    state.stack.set(m, Some(new));
-    Some(Gc::as_ref(new))
+    let stack = &state.stack;
+    // `reserve` doubles the capacity (copying the slots into the new
+    // array, which replaces the old one with a barriered store); the
+    // length follows it, so that the whole array is the stack again.
+    stack.reserve(m, (old.len() * 2).min(STACK_MAX) - stack.len());
+    stack.resize(m, stack.capacity(), Slot::nil_word());
+    Some(state.stack())
 }
 
 /// A runtime error's message, built out of line to keep `execute` small.

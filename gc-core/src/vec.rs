@@ -17,6 +17,18 @@
 //!   stays reachable (shaded by the switch's deletion barrier) while any
 //!   borrow of it may still be read.
 //!
+//! Borrowing the backing array (`as_slice`, `as_array`) for as long as
+//! `&self`, for loops that index the vector many times: the array was the
+//! vector's when loaded, so it was reachable; the borrow of `self` ends
+//! before this thread's next safepoint (the vector was reached through a
+//! `Gc` or a root's `get`, `gc.rs`), and no cycle can start or end before
+//! then. A growth meanwhile replaces the array through the `Member`'s
+//! barriered `set`, which shades the old one while marking, so it outlives
+//! the borrow as any `Member::get` target does. It is then no longer the
+//! vector's (stores into it are barriered stores into a live object that
+//! the vector has dropped), so a borrower that grows the vector borrows the
+//! array again.
+//!
 //! The length is an `AtomicUsize` with relaxed ordering (as cheap as a plain
 //! word) rather than a `Cell`, because a GC object must be `Sync` to be
 //! pointed at by a `Member`. Two threads mutating one vector at once (it can
@@ -140,6 +152,42 @@ impl<S: Slot> GcVec<S> {
             }
             None => &[],
         }
+    }
+
+    /// The backing array itself, when the vector fills it exactly
+    /// (`len() == capacity()`); `None` otherwise. A `&GcArray` is one word
+    /// where a slice is two, which matters in an interpreter's dispatch
+    /// loop: keep the vector's length at its capacity (`resize(m,
+    /// capacity(), fill)` after growing) and the stack top in a local, and
+    /// index the array. Valid for the borrow of `self`, as
+    /// [`as_slice`](Self::as_slice); a growth moves the vector to a new
+    /// array, so borrow it again after growing.
+    ///
+    /// ```
+    /// use tricolor::{GcVec, Heap, Plain};
+    ///
+    /// let heap = Heap::new();
+    /// let m = heap.mutator();
+    /// let stack = m.alloc(GcVec::<Plain<f64>>::with_capacity(&m, 8));
+    /// stack.resize(&m, stack.capacity(), 0.0);
+    /// let mut slots = stack.as_array().unwrap();
+    /// let mut top = 0;
+    /// for i in 0..20 {
+    ///     if top == slots.len() {
+    ///         stack.reserve(&m, 1);
+    ///         stack.resize(&m, stack.capacity(), 0.0);
+    ///         slots = stack.as_array().unwrap(); // the new backing array
+    ///     }
+    ///     slots[top].set(i as f64);
+    ///     top += 1;
+    /// }
+    /// assert_eq!(stack.get(19), Some(19.0));
+    /// assert!(stack.len() >= 20);
+    /// ```
+    #[inline]
+    pub fn as_array(&self) -> Option<&GcArray<S>> {
+        let b = Gc::as_ref(self.buffer.get()?);
+        (b.len() == self.len()).then_some(b)
     }
 
     /// The slot of element `index`.
