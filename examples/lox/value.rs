@@ -140,11 +140,19 @@ pub struct Slot {
 }
 
 impl Slot {
-    /// A slot holding `nil` (slots are created empty: a pointer can only be
-    /// stored once the slot is inside the heap).
+    /// A slot holding `nil`.
     pub fn nil() -> Slot {
         Slot {
             word: NanBox::from_bits(TAG_NIL),
+        }
+    }
+
+    /// A slot holding `value`, to be moved into an object about to be
+    /// allocated, as `NanBox::new` (a pointer in it must be inside an
+    /// allocated object by the next safepoint).
+    pub fn of(value: Value<'_>) -> Slot {
+        Slot {
+            word: NanBox::new(value.word()),
         }
     }
 

@@ -227,7 +227,7 @@ impl Vm {
             };
             // Root the script before the first safepoint: its closure goes
             // in stack slot 0 and frame 0, as clox's interpret() does.
-            let closure = object::new_closure(m, function);
+            let closure = object::new_closure(m, function, None);
             let state = Gc::as_ref(self.state.get(m));
             globals::reserve(m, &state.globals, self.global_names.len());
             state.stack()[0].set(m, Value::Obj(closure));
@@ -931,8 +931,7 @@ fn capture_upvalue<'m>(m: &'m Mutator, state: &'m VmState, local: usize) -> Gc<'
         prev = Some(upvalue);
         cur = upvalue.next.get();
     }
-    let created = object::new_upvalue(m, local);
-    created.upvalue().next.set(m, cur);
+    let created = object::new_upvalue(m, local, cur);
     match prev {
         None => state.open_upvalues.set(m, Some(created)),
         Some(p) => p.next.set(m, Some(created)),
@@ -1002,15 +1001,13 @@ fn make_closure<'m>(
     base: usize,
     function: Gc<'m, Obj>,
 ) -> (Gc<'m, Obj>, usize) {
-    let new = object::new_closure(m, function);
-    if function.function().upvalue_count > 0 {
-        let upvalues = Gc::as_ref(
-            new.closure()
-                .upvalues
-                .get()
-                .expect("new_closure made the array"),
-        );
-        for upvalue in upvalues.iter() {
+    // The upvalue array first, filled from the operands (capturing may
+    // allocate, so not inside `alloc_array`'s initialiser), then the
+    // closure with both its pointers.
+    let count = function.function().upvalue_count;
+    let upvalues = (count > 0).then(|| m.alloc_array(count, |_| Member::null()));
+    if let Some(array) = upvalues {
+        for upvalue in array.iter() {
             let is_local = code[ip] != 0;
             let index = code[ip + 1] as usize;
             ip += 2;
@@ -1024,7 +1021,7 @@ fn make_closure<'m>(
             upvalue.set(m, Some(captured));
         }
     }
-    (new, ip)
+    (object::new_closure(m, function, upvalues), ip)
 }
 
 /// `INHERIT`: copy `superclass`'s methods into `subclass`; false if the
