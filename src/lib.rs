@@ -41,7 +41,7 @@
 //!     let mut total = 0;
 //!     while let Some(cell) = list {
 //!         total += cell.car;
-//!         list = cell.get().cdr.get();
+//!         list = Gc::as_ref(cell).cdr.get(); // `as_ref`: a `&Pair` that outlives `cell`
 //!     }
 //!     total
 //! }
@@ -91,8 +91,11 @@
 //! without a mutator; on a thread that has one, call [`Mutator::collect`].
 //!
 //! **Unrooted pointers.** [`Mutator::alloc`] returns a [`Gc<'m, T>`](Gc): a
-//! `Copy` pointer that dereferences to `&T` and borrows the mutator. A
-//! collection only starts at this thread's [`safepoint`](Mutator::safepoint),
+//! `Copy` pointer that dereferences to `&T` and borrows the mutator. Like
+//! `Rc`, it has no methods of its own, so `gc.method()` is always `T`'s:
+//! [`Gc::as_ref`] (a `&'m T` that outlives the `Gc` value), [`Gc::as_ptr`]
+//! and [`Gc::ptr_eq`] are called as functions. A collection only starts at
+//! this thread's [`safepoint`](Mutator::safepoint),
 //! [`collect`](Mutator::collect) and [`blocking`](Mutator::blocking), which
 //! take `&mut Mutator`, so the compiler ends every `Gc` before them. What
 //! must outlive a safepoint is rooted.

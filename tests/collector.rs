@@ -68,7 +68,7 @@ fn reachable_objects_survive_many_cycles_intact() {
             verify(&o);
             assert_eq!(o.value, 1999 - n, "cycle {cycle}");
             n += 1;
-            cur = o.get().next.get();
+            cur = Gc::as_ref(o).next.get();
         }
         assert_eq!(n, 2000);
     }
@@ -244,7 +244,7 @@ fn a_ten_million_node_list_marks_without_recursion() {
     let mut cur = Some(head.get(&m));
     while let Some(l) = cur {
         len += 1;
-        cur = l.get().next.get();
+        cur = Gc::as_ref(l).next.get();
     }
     assert_eq!(len, n);
     assert!(heap.stats().last_marked >= n * 16, "every link was marked");
@@ -268,15 +268,15 @@ fn wide_graphs_survive() {
     hub.get(&m).next.set(&m, Some(prev));
     m.collect();
     let mut count = 0;
-    let mut cur = hub.get(&m).get().next.get();
+    let mut cur = Gc::as_ref(hub.get(&m)).next.get();
     while let Some(o) = cur {
         if o.value == 0 {
             break;
         }
         verify(&o);
-        assert!(Gc::ptr_eq(o.get().other.get().unwrap(), hub.get(&m)));
+        assert!(Gc::ptr_eq(o.other.get().unwrap(), hub.get(&m)));
         count += 1;
-        cur = o.get().next.get();
+        cur = Gc::as_ref(o).next.get();
     }
     assert_eq!(count, 49_999);
     assert_eq!(drops.load(Ordering::SeqCst), 0);

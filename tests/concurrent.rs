@@ -125,13 +125,13 @@ fn mutate(
                     let other = &g[rng.below(SLOTS as u64)];
                     if let (Some(mut parent), Some(b)) = (slot.get(), other.get()) {
                         for _ in 0..rng.below(24) {
-                            match parent.get().next.get() {
+                            match Gc::as_ref(parent).next.get() {
                                 Some(next) if next.next.get().is_some() => parent = next,
                                 _ => break,
                             }
                         }
                         verify(&parent);
-                        if let Some(moved) = parent.get().next.get() {
+                        if let Some(moved) = parent.next.get() {
                             b.side.set(m, NanValue::from_gc(moved));
                             parent.next.set(m, None);
                         }
@@ -142,7 +142,7 @@ fn mutate(
                     // one with a number: the deletion is a non-pointer store.
                     let other = &g[rng.below(SLOTS as u64)];
                     if let (Some(a), Some(b)) = (slot.get(), other.get()) {
-                        let moved = a.get().side.get();
+                        let moved = a.side.get();
                         b.side.set(m, moved);
                         a.side.set(m, NanValue::from_f64(op as f64));
                     }
@@ -158,13 +158,13 @@ fn mutate(
                         let mut at = slot.get();
                         for _ in 0..rng.below(32) {
                             match at {
-                                Some(a) if a.get().side.get().is_gc() => break,
-                                Some(a) => at = a.get().next.get(),
+                                Some(a) if a.side.get().is_gc() => break,
+                                Some(a) => at = Gc::as_ref(a).next.get(),
                                 None => break,
                             }
                         }
                         if let Some(a) = at {
-                            if let Some(p) = a.get().side.get().as_gc() {
+                            if let Some(p) = a.side.get().as_gc() {
                                 held = Some(m.root(p));
                                 a.side.set(m, NanValue::from_f64(-1.0));
                             }
@@ -200,7 +200,7 @@ fn stress(builder: HeapBuilder) {
         let g = m.alloc_array(SLOTS, |_| Member::<Node>::null());
         // Long chains from every slot, so that marking takes long enough for
         // the mutators to move things under it.
-        for (s, slot) in g.get().iter().enumerate() {
+        for (s, slot) in g.iter().enumerate() {
             for i in 0..200 {
                 let id = (s * 1000 + i) as u64;
                 let n = node(&m, id, &census);
@@ -240,7 +240,7 @@ fn stress(builder: HeapBuilder) {
         let mut stack: Vec<u64> = Vec::new();
         let g = graph.get(&m);
         let mut nodes = Vec::new();
-        for slot in g.get().iter() {
+        for slot in g.iter() {
             if let Some(n) = slot.get() {
                 nodes.push(n);
             }
@@ -249,7 +249,7 @@ fn stress(builder: HeapBuilder) {
             verify(&n);
             if seen.insert(n.id) {
                 stack.push(n.id);
-                nodes.extend(links(n.get()));
+                nodes.extend(links(Gc::as_ref(n)));
             }
         }
         seen.len()

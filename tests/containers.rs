@@ -85,7 +85,7 @@ fn pop_remove_and_truncate_release_what_they_remove() {
     let census = Census::default();
     let v = m.root(m.alloc(GcVec::<Member<Node>>::new()));
     let weaks: Vec<Weak<Node>> = {
-        let v = v.get(&m).get();
+        let v = Gc::as_ref(v.get(&m));
         (0..6)
             .map(|id| {
                 let n = census.node(&m, id);
@@ -104,7 +104,7 @@ fn pop_remove_and_truncate_release_what_they_remove() {
 
     // remove(1) -> [0 2 3 4], then pop twice -> [0 2]: the slot that
     // `remove` gave up at the end must not still hold 4.
-    let vr = v.get(&m).get();
+    let vr = Gc::as_ref(v.get(&m));
     verify(&vr.remove(&m, 1).unwrap(), 1);
     verify(&vr.pop(&m).unwrap().unwrap(), 4);
     verify(&vr.pop(&m).unwrap().unwrap(), 3);
@@ -112,14 +112,76 @@ fn pop_remove_and_truncate_release_what_they_remove() {
     assert_eq!(dead(&m), [false, true, false, true, true, true]);
 
     // truncate(1) -> [0]: 2 goes; clear -> []: 0 goes.
-    v.get(&m).get().truncate(&m, 1);
+    v.get(&m).truncate(&m, 1);
     m.collect();
     assert_eq!(dead(&m), [false, true, true, true, true, true]);
-    v.get(&m).get().clear(&m);
+    v.get(&m).clear(&m);
     m.collect();
     assert_eq!(dead(&m), [true; 6]);
     assert_eq!(census.alive(), 0);
-    assert!(v.get(&m).get().capacity() >= 6, "clear keeps the capacity");
+    assert!(v.get(&m).capacity() >= 6, "clear keeps the capacity");
+}
+
+/// `Gc` has no methods of its own (`Gc::as_ref`, `Gc::as_ptr` and
+/// `Gc::ptr_eq` are associated functions), so method calls on a
+/// `Gc<GcVec<_>>` or a `Gc<GcMap<_, _>>` are the container's.
+#[test]
+fn methods_on_a_gc_of_a_container_are_the_containers() {
+    let heap = heap(CHECKMARK);
+    let mut m = heap.mutator();
+    let census = Census::default();
+    let list: Gc<'_, GcVec<Member<Node>>> = m.alloc(GcVec::new());
+    for id in 0..5 {
+        list.push(&m, Some(census.node(&m, id)));
+    }
+    assert_eq!(list.len(), 5);
+    verify(&list.get(3).unwrap().unwrap(), 3);
+    assert!(list.get(5).is_none());
+    let by_id: Gc<'_, GcMap<Plain<u64>, Member<Node>>> = m.alloc(GcMap::new());
+    by_id.insert(&m, 3, list.get(3).unwrap());
+    verify(&by_id.get(3).unwrap().unwrap(), 3);
+
+    let (list, by_id) = (m.root(list), m.root(by_id));
+    m.collect();
+    let (list, by_id) = (list.get(&m), by_id.get(&m));
+    assert_eq!((list.len(), by_id.len()), (5, 1));
+    for id in 0..5 {
+        verify(&list.get(id as usize).unwrap().unwrap(), id);
+    }
+    assert!(Gc::ptr_eq(
+        list.get(3).unwrap().unwrap(),
+        by_id.get(3).unwrap().unwrap()
+    ));
+}
+
+/// `GcVec::as_array`, how an interpreter indexes its stack: the backing
+/// array only while the vector fills it, a new one after growth, and the
+/// elements stored through it survive collections.
+#[test]
+fn as_array_is_the_backing_array_while_the_vector_fills_it() {
+    let heap = heap(STRESS);
+    let mut m = heap.mutator();
+    let census = Census::default();
+    let stack = m.root(m.alloc(GcVec::<Member<Node>>::with_capacity(&m, 4)));
+    for id in 0..40 {
+        {
+            let v = stack.get(&m);
+            if v.len() <= id as usize {
+                v.reserve(&m, 1);
+                assert!(v.as_array().is_none(), "len < capacity after reserve");
+                v.resize(&m, v.capacity(), None);
+            }
+            let array = v.as_array().expect("the vector fills its array");
+            assert_eq!(array.len(), v.len());
+            array[id as usize].set(&m, Some(census.node(&m, id)));
+        }
+        m.safepoint(); // a full collection, every time
+    }
+    let v = stack.get(&m);
+    for id in 0..40 {
+        verify(&v.get(id as usize).unwrap().unwrap(), id);
+    }
+    assert_eq!(census.alive(), 40);
 }
 
 #[test]
@@ -129,7 +191,7 @@ fn map_remove_and_overwrite_release_keys_and_values() {
     let census = Census::default();
     let map = m.root(m.alloc(GcMap::<Member<Node>, Member<Node>>::new()));
     let (key, old, new) = {
-        let map = map.get(&m).get();
+        let map = Gc::as_ref(map.get(&m));
         let (k, a, b) = (census.node(&m, 1), census.node(&m, 2), census.node(&m, 3));
         assert!(map.insert(&m, Some(k), Some(a)).is_none());
         verify(&map.insert(&m, Some(k), Some(b)).unwrap().unwrap(), 2);
@@ -141,8 +203,8 @@ fn map_remove_and_overwrite_release_keys_and_values() {
         "an overwritten value is released"
     );
     let k = key.upgrade(&m).unwrap();
-    verify(&map.get(&m).get().get(Some(k)).unwrap().unwrap(), 3);
-    verify(&map.get(&m).get().remove(&m, Some(k)).unwrap().unwrap(), 3);
+    verify(&map.get(&m).get(Some(k)).unwrap().unwrap(), 3);
+    verify(&map.get(&m).remove(&m, Some(k)).unwrap().unwrap(), 3);
     m.collect();
     assert!(key.upgrade(&m).is_none() && new.upgrade(&m).is_none());
     assert_eq!(census.alive(), 0);
@@ -165,14 +227,14 @@ fn growth_keeps_every_element_under_gcstress() {
     const N: u64 = 600;
     for id in 0..N {
         {
-            let b = both.get(&m).get();
+            let b = Gc::as_ref(both.get(&m));
             let n = census.node(&m, id);
             b.list.push(&m, Some(n));
             b.by_id.insert(&m, id, Some(n));
         }
         m.safepoint(); // a full collection, every time
     }
-    let b = both.get(&m).get();
+    let b = Gc::as_ref(both.get(&m));
     assert_eq!((b.list.len(), b.by_id.len()), (N as usize, N as usize));
     for (i, n) in b.list.iter().enumerate() {
         verify(&n.unwrap(), i as u64);
@@ -326,7 +388,7 @@ fn run(heap: &Heap, census: &Census, seed: u64, ops: usize) {
     for op in 0..ops {
         step(
             &m,
-            c.get(&m).get(),
+            Gc::as_ref(c.get(&m)),
             &mut s,
             census,
             &mut rng,
@@ -336,12 +398,12 @@ fn run(heap: &Heap, census: &Census, seed: u64, ops: usize) {
             m.safepoint();
         }
         if op % 512 == 0 {
-            check(c.get(&m).get(), &s);
+            check(Gc::as_ref(c.get(&m)), &s);
         }
     }
-    check(c.get(&m).get(), &s);
+    check(Gc::as_ref(c.get(&m)), &s);
     // Empty everything: then nothing this thread made may stay alive.
-    let cr = c.get(&m).get();
+    let cr = Gc::as_ref(c.get(&m));
     cr.list.clear(&m);
     cr.values.clear(&m);
     cr.by_node.clear(&m);
@@ -383,7 +445,7 @@ fn containers_stay_intact_under_gcstress() {
 fn map_matches_a_std_hashmap_under_random_operations() {
     let heap = HeapBuilder::new().build().unwrap();
     let m = heap.mutator();
-    let map = m.alloc(GcMap::<Plain<u64>, Plain<u64>>::new()).get();
+    let map = Gc::as_ref(m.alloc(GcMap::<Plain<u64>, Plain<u64>>::new()));
     let mut shadow = HashMap::new();
     let mut rng = Rng(0x5EED);
     for op in 0..200_000u64 {
@@ -413,7 +475,7 @@ fn map_matches_a_std_hashmap_under_random_operations() {
 fn null_keys_are_keys() {
     let heap = HeapBuilder::new().build().unwrap();
     let m = heap.mutator();
-    let by_node = m.alloc(GcMap::<Member<Node>, Plain<u32>>::new()).get();
+    let by_node = Gc::as_ref(m.alloc(GcMap::<Member<Node>, Plain<u32>>::new()));
     assert_eq!(by_node.insert(&m, None, 1), None);
     assert_eq!(by_node.insert(&m, None, 2), Some(1));
     assert_eq!((by_node.get(None), by_node.len()), (Some(2), 1));
@@ -426,7 +488,7 @@ fn null_keys_are_keys() {
 fn insert_remove_cycles_do_not_grow_the_table() {
     let heap = HeapBuilder::new().build().unwrap();
     let m = heap.mutator();
-    let map = m.alloc(GcMap::<Plain<u64>, Plain<u64>>::new()).get();
+    let map = Gc::as_ref(m.alloc(GcMap::<Plain<u64>, Plain<u64>>::new()));
     for i in 0..100_000u64 {
         map.insert(&m, i, i);
         assert_eq!(map.remove(&m, i), Some(i));
@@ -454,10 +516,10 @@ fn strings_and_plain_slices() {
             name: m.alloc_str(t).into(),
             samples: m.alloc_slice_copy(&[i as f64, 0.5, -1.0]).into(),
         });
-        records.get(&m).get().push(&m, Some(r));
+        records.get(&m).push(&m, Some(r));
         m.safepoint();
     }
-    let records = records.get(&m).get();
+    let records = Gc::as_ref(records.get(&m));
     for (i, (r, t)) in records.iter().zip(&texts).enumerate() {
         let r = r.unwrap();
         let name = r.name.get().unwrap();

@@ -47,7 +47,7 @@ fn gc_and_roots_compare_and_hash_by_object() {
 
     // `{:p}` is the value's address for all of them.
     let p = format!("{a:p}");
-    assert_eq!(p, format!("{:p}", a.as_ptr()));
+    assert_eq!(p, format!("{:p}", Gc::as_ptr(a)));
     assert_eq!(p, format!("{ra:p}"));
     assert_eq!(p, format!("{ga:p}"));
     assert_eq!(p, format!("{:p}", Weak::new(&m, a)));

@@ -135,11 +135,11 @@ impl fmt::Display for Obj {
             Obj::Pair(p) => {
                 write!(f, "({}", p.car.get().unwrap())?;
                 let mut rest = p.cdr.get().unwrap();
-                while let Obj::Pair(p) = rest.get() {
+                while let Obj::Pair(p) = Gc::as_ref(rest) {
                     write!(f, " {}", p.car.get().unwrap())?;
                     rest = p.cdr.get().unwrap();
                 }
-                match rest.get() {
+                match Gc::as_ref(rest) {
                     Obj::Nil => f.write_str(")"),
                     tail => write!(f, " . {tail})"),
                 }
@@ -152,21 +152,21 @@ impl fmt::Display for Obj {
 type Result<T> = std::result::Result<T, String>;
 
 fn num(o: Gc<'_, Obj>) -> Result<f64> {
-    match o.get() {
+    match Gc::as_ref(o) {
         Obj::Num(n) => Ok(*n),
         other => Err(format!("not a number: {other}")),
     }
 }
 
 fn pair(o: Gc<'_, Obj>) -> Result<&Pair> {
-    match o.get() {
+    match Gc::as_ref(o) {
         Obj::Pair(p) => Ok(p),
         other => Err(format!("not a pair: {other}")),
     }
 }
 
 fn text(o: Gc<'_, Obj>) -> Result<Gc<'_, GcStr>> {
-    match o.get() {
+    match Gc::as_ref(o) {
         Obj::Str(s) => Ok(s.get().unwrap()),
         other => Err(format!("not a string: {other}")),
     }
@@ -207,7 +207,7 @@ impl Lisp {
     }
 
     fn state<'m>(&self, m: &'m Mutator) -> &'m Interp {
-        self.interp.get(m).get()
+        Gc::as_ref(self.interp.get(m))
     }
 
     fn nil<'m>(&self, m: &'m Mutator) -> Gc<'m, Obj> {
@@ -252,7 +252,7 @@ impl Lisp {
     }
 
     fn define(&self, m: &Mutator, env: Gc<'_, Obj>, name: Gc<'_, Obj>, value: Gc<'_, Obj>) {
-        let Obj::Env(env) = env.get() else {
+        let Obj::Env(env) = Gc::as_ref(env) else {
             unreachable!("environments are Env objects")
         };
         env.vars.insert(m, Some(name), Some(value));
@@ -262,7 +262,7 @@ impl Lisp {
     fn lookup<'m>(&self, env: Gc<'m, Obj>, name: Gc<'_, Obj>) -> Result<&'m Member<Obj>> {
         let mut cur = Some(env);
         while let Some(e) = cur {
-            let Obj::Env(env) = e.get() else {
+            let Obj::Env(env) = Gc::as_ref(e) else {
                 unreachable!("environments are Env objects")
             };
             if let Some(slot) = env.vars.get_slot(Some(name)) {
@@ -326,7 +326,7 @@ impl Lisp {
             self.push(m, list)
         };
         let mut out = Vec::new();
-        while let Obj::Pair(p) = self.at(m, program).get() {
+        while let Obj::Pair(p) = Gc::as_ref(self.at(m, program)) {
             // The next form goes on the stack, the rest of the program
             // stays in `program`'s slot.
             self.state(m).stack.set(m, program, p.cdr.get());
@@ -348,8 +348,8 @@ impl Lisp {
         m.safepoint();
         let m_ref: &Mutator = m;
         let e = self.at(m_ref, expr);
-        let Obj::Pair(p) = e.get() else {
-            let value = match e.get() {
+        let Obj::Pair(p) = Gc::as_ref(e) else {
+            let value = match Gc::as_ref(e) {
                 Obj::Sym(_) => self.lookup(self.at(m_ref, env), e)?.get().unwrap(),
                 _ => e,
             };
@@ -357,7 +357,7 @@ impl Lisp {
             return Ok(());
         };
         let head = p.car.get().unwrap();
-        let special = match head.get() {
+        let special = match Gc::as_ref(head) {
             Obj::Sym(name) => name.get().unwrap().as_str().to_string(),
             _ => String::new(),
         };
@@ -379,7 +379,7 @@ impl Lisp {
             "if" => {
                 let condition = self.push(m_ref, nth(e, 1)?.0);
                 self.eval(m, condition, env, depth + 1)?;
-                let branch = match self.at(m, condition + 1).get() {
+                let branch = match Gc::as_ref(self.at(m, condition + 1)) {
                     Obj::Bool(false) | Obj::Nil => 3,
                     _ => 2,
                 };
@@ -439,7 +439,7 @@ impl Lisp {
             i += 1;
         }
         let f = self.at(m, base);
-        match f.get() {
+        match Gc::as_ref(f) {
             Obj::Builtin(b) => {
                 let m_ref: &Mutator = m;
                 let args: Vec<_> = (base + 1..base + i).map(|j| self.at(m_ref, j)).collect();
@@ -483,18 +483,18 @@ impl Lisp {
             }
             Builtin::Car => pair(arg(0)?)?.car.get().unwrap(),
             Builtin::Cdr => pair(arg(0)?)?.cdr.get().unwrap(),
-            Builtin::IsNull => m.alloc(Obj::Bool(matches!(arg(0)?.get(), Obj::Nil))),
-            Builtin::IsPair => m.alloc(Obj::Bool(matches!(arg(0)?.get(), Obj::Pair(_)))),
+            Builtin::IsNull => m.alloc(Obj::Bool(matches!(Gc::as_ref(arg(0)?), Obj::Nil))),
+            Builtin::IsPair => m.alloc(Obj::Bool(matches!(Gc::as_ref(arg(0)?), Obj::Pair(_)))),
             Builtin::Vector => {
                 let v = m.alloc(Obj::Vector(GcVec::new()));
-                let Obj::Vector(items) = v.get() else {
+                let Obj::Vector(items) = Gc::as_ref(v) else {
                     unreachable!()
                 };
                 args.iter().for_each(|&a| items.push(m, Some(a)));
                 v
             }
             Builtin::VectorPush | Builtin::VectorRef | Builtin::VectorLength => {
-                let Obj::Vector(items) = arg(0)?.get() else {
+                let Obj::Vector(items) = Gc::as_ref(arg(0)?) else {
                     return Err("not a vector".into());
                 };
                 match b {
@@ -527,12 +527,12 @@ impl Lisp {
                 let external = m.external_memory(data.capacity());
                 m.alloc(Obj::Bytes(Bytes { data, external }))
             }
-            Builtin::BytesLength => match arg(0)?.get() {
+            Builtin::BytesLength => match Gc::as_ref(arg(0)?) {
                 Obj::Bytes(b) => number(b.data.len() as f64),
                 _ => return Err("not a byte buffer".into()),
             },
             Builtin::TableSet | Builtin::TableGet => {
-                let Obj::Table(table) = arg(0)?.get() else {
+                let Obj::Table(table) = Gc::as_ref(arg(0)?) else {
                     return Err("not a table".into());
                 };
                 let key = text(arg(1)?)?;

@@ -1,7 +1,7 @@
 //! Why is this alive: `Mutator::path_to` on heaps with known retention
 //! chains (a forgotten global root, another thread's mutator root).
 
-use tricolor::{GlobalRoot, HeapBuilder, Member, RootKind, Trace, Weak};
+use tricolor::{Gc, GlobalRoot, HeapBuilder, Member, RootKind, Trace, Weak};
 
 #[derive(Trace)]
 struct Registry {
@@ -57,9 +57,9 @@ fn path_to_names_the_global_root_and_each_type_on_the_way() {
             holder = h;
         }
         let addresses = [
-            registry.as_ptr() as usize,
-            session.as_ptr() as usize,
-            payload.as_ptr() as usize,
+            Gc::as_ptr(registry) as usize,
+            Gc::as_ptr(session) as usize,
+            Gc::as_ptr(payload) as usize,
         ];
         (
             GlobalRoot::new(&m, registry),

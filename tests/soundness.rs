@@ -7,7 +7,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use tricolor::{GlobalRoot, Heap, HeapBuilder, Member, NanBox, NanValue, Trace, Weak};
+use tricolor::{Gc, GlobalRoot, Heap, HeapBuilder, Member, NanBox, NanValue, Trace, Weak};
 
 #[derive(Trace)]
 struct Leaf {
@@ -129,7 +129,7 @@ fn derive_names_cannot_be_captured_by_user_names() {
     let list = m.root(m.alloc(List::Cons(Box::new(List::Hidden(leaf.into())))));
     m.collect();
     m.collect();
-    let List::Cons(inner) = list.get(&m).get() else {
+    let List::Cons(inner) = Gc::as_ref(list.get(&m)) else {
         panic!("shape changed")
     };
     let List::Hidden(member) = &**inner else {

@@ -4,7 +4,9 @@
 //! global access hashes and probes. Here the compiler gives each distinct
 //! global name a slot number once (`GlobalNames`, on the Rust side,
 //! persistent across REPL lines), the instructions carry it, and the values
-//! live in one `GcArray<Slot>` in the VM's rooted state, indexed directly.
+//! live in one `GcVec<Slot>` in the VM's rooted state, indexed directly
+//! (the vector is kept as long as its capacity, so the VM can index its
+//! backing array, `GcVec::as_array`).
 //! Lox's late binding is kept: a slot no `var`/`fun`/`class` has defined
 //! yet holds the `undefined` marker, and reading or assigning it is clox's
 //! "Undefined variable" error, raised when the instruction runs. The
@@ -13,7 +15,7 @@
 
 use std::collections::HashMap;
 
-use tricolor::{GcArray, Member, Mutator};
+use tricolor::{GcVec, Mutator};
 
 use crate::value::Slot;
 
@@ -41,19 +43,14 @@ impl GlobalNames {
     }
 }
 
-/// Make the value array in `values` hold at least `len` slots (doubling;
-/// new slots undefined). Called between compiling and running, so no
-/// running `execute` holds the old array.
-pub fn reserve(m: &Mutator, values: &Member<GcArray<Slot>>, len: usize) {
-    let old = values.get();
-    let old_len = old.map_or(0, |a| a.len());
+/// Make `values` hold at least `len` slots (at least 64, doubling; new
+/// slots undefined), its whole capacity. Called between compiling and
+/// running, so no running `execute` holds the old backing array.
+pub fn reserve(m: &Mutator, values: &GcVec<Slot>, len: usize) {
+    let old_len = values.len();
     if old_len >= len {
         return;
     }
-    let len = len.max(old_len * 2).max(64);
-    let new = match old {
-        Some(old) => old.resized(m, len, Slot::undefined_word()),
-        None => m.alloc_array(len, |_| Slot::undefined()),
-    };
-    values.set(m, Some(new));
+    values.reserve(m, len.max(64) - old_len);
+    values.resize(m, values.capacity(), Slot::undefined_word());
 }

@@ -53,7 +53,7 @@ impl<'m> Value<'m> {
     /// The referenced object for the whole of `'m`, if the value is one.
     #[inline]
     pub fn obj_ref(self) -> Option<&'m Obj> {
-        self.as_obj().map(Gc::get)
+        self.as_obj().map(Gc::as_ref)
     }
 
     /// The value as a slot word.
@@ -75,7 +75,7 @@ impl fmt::Display for Value<'_> {
             Value::Nil => f.write_str("nil"),
             Value::Bool(b) => write!(f, "{b}"),
             Value::Number(n) => f.write_str(&format_number(n)),
-            Value::Obj(o) => fmt::Display::fmt(o.get(), f),
+            Value::Obj(o) => fmt::Display::fmt(Gc::as_ref(o), f),
         }
     }
 }
@@ -140,18 +140,19 @@ pub struct Slot {
 }
 
 impl Slot {
-    /// A slot holding `nil` (slots are created empty: a pointer can only be
-    /// stored once the slot is inside the heap).
+    /// A slot holding `nil`.
     pub fn nil() -> Slot {
         Slot {
             word: NanBox::from_bits(TAG_NIL),
         }
     }
 
-    /// A global variable slot that no definition has run for yet.
-    pub fn undefined() -> Slot {
+    /// A slot holding `value`, to be moved into an object about to be
+    /// allocated, as `NanBox::new` (a pointer in it must be inside an
+    /// allocated object by the next safepoint).
+    pub fn of(value: Value<'_>) -> Slot {
         Slot {
-            word: NanBox::from_bits(TAG_UNDEFINED),
+            word: NanBox::new(value.word()),
         }
     }
 

@@ -17,19 +17,24 @@
 //! `Mutator::safepoint_needed` and leaves the loop only when it is true,
 //! so calls and loops stay inside the dispatch loop almost always.
 //!
-//! The value stack starts small and doubles (up to clox's 64 × 256 slots)
-//! when full (`GcArray::resized`); frames and open upvalues refer to it by
-//! index, so moving it to a bigger array invalidates nothing. It is a
-//! `GcArray` whose top is `sp`, a local, rather than a `GcVec`: `execute`
-//! keeps a one-word `&GcArray` in a register where a slice would take two,
-//! which measurably slows the dispatch loop.
+//! The value stack is a `GcVec<Slot>` that starts small and doubles (up
+//! to clox's 64 × 256 slots) when full; frames and open upvalues refer to
+//! it by index, so moving it to a bigger array invalidates nothing. Its
+//! top is `sp`, a local, not the vector's length: the vector is kept
+//! exactly as long as its backing array (every slot above `sp` holds a
+//! dead value or nil), so `execute` can hold that array itself
+//! (`GcVec::as_array`), one word in a register where a slice would take
+//! two, which measurably slows the dispatch loop. It borrows the array
+//! again only after growing the stack (`grow_stack`), the one place the
+//! vector moves to a new array; every store into it is a slot's barriered
+//! `set`, and the growth switches arrays with a barriered store.
 
 use std::cmp::Ordering::{Greater, Less};
 use std::io::{self, BufWriter, Stdout, Write};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
-use tricolor::{Gc, GcArray, Member, Mutator, Root, Trace};
+use tricolor::{Gc, GcArray, GcVec, Member, Mutator, Root, Trace};
 
 use crate::chunk::op;
 use crate::compiler;
@@ -42,41 +47,52 @@ use crate::value::{Slot, Value};
 pub const FRAMES_MAX: usize = 64;
 pub const STACK_MAX: usize = FRAMES_MAX * 256;
 const INITIAL_STACK: usize = 256;
+// The stack doubles from INITIAL_STACK, and lands on STACK_MAX exactly.
+const _: () = assert!((STACK_MAX / INITIAL_STACK).is_power_of_two());
+const _: () = assert!(STACK_MAX % INITIAL_STACK == 0);
 /// Entries in `execute`'s cache of called closures (a power of two).
 const CALL_CACHE: usize = 16;
 
 /// `closure`'s line in the call cache.
 #[inline(always)]
 fn call_cache_index(closure: Gc<'_, Obj>) -> usize {
-    let address = closure.get() as *const Obj as usize;
+    let address = Gc::as_ptr(closure) as usize;
     (address >> 4) & (CALL_CACHE - 1)
 }
 
 /// The VM's heap-resident state, reachable from the VM's one root.
 #[derive(Trace)]
 struct VmState {
-    stack: Member<GcArray<Slot>>,
+    /// The value stack; as long as its capacity, its top is `Vm::sp`.
+    stack: GcVec<Slot>,
     /// Closure of frame `i` at index `i`; entries above the frame count are
     /// stale and harmless.
     frames: Member<GcArray<Member<Obj>>>,
-    /// Global variable values by slot (see `globals.rs`).
-    globals: Member<GcArray<Slot>>,
+    /// Global variable values by slot (see `globals.rs`); as long as its
+    /// capacity.
+    globals: GcVec<Slot>,
     /// Open upvalues, sorted by stack index, highest first.
     open_upvalues: Member<Obj>,
     init_string: Member<Obj>,
 }
 
 impl VmState {
+    /// The stack's backing array: valid until the stack grows
+    /// (`grow_stack`), whose caller takes the new one.
     fn stack(&self) -> &GcArray<Slot> {
-        self.stack.get().expect("the VM has a stack").get()
+        self.stack.as_array().expect("the stack fills its vector")
     }
 
     fn frames(&self) -> &GcArray<Member<Obj>> {
-        self.frames.get().expect("the VM has frames").get()
+        Gc::as_ref(self.frames.get().expect("the VM has frames"))
     }
 
+    /// The globals' backing array; they grow only between runs of
+    /// `execute` (`globals::reserve`).
     fn globals(&self) -> &GcArray<Slot> {
-        self.globals.get().expect("the VM has globals").get()
+        self.globals
+            .as_array()
+            .expect("the globals fill their vector")
     }
 }
 
@@ -97,22 +113,19 @@ impl<'m> Code<'m> {
             closure,
             arity: function.arity,
             code: function.code(),
-            consts: &function
-                .constants
-                .get()
-                .expect("a function has constants")
-                .get()[..],
+            consts: &Gc::as_ref(function.constants.get().expect("a function has constants"))[..],
         }
     }
 
     /// The code of the frame at `depth`, from its rooted closure.
     fn of_frame(frame_closures: &'m GcArray<Member<Obj>>, depth: usize) -> Code<'m> {
         Code::of(
-            frame_closures[depth]
-                .get()
-                .expect("an active frame has a closure")
-                .get()
-                .closure(),
+            Gc::as_ref(
+                frame_closures[depth]
+                    .get()
+                    .expect("an active frame has a closure"),
+            )
+            .closure(),
         )
     }
 }
@@ -174,15 +187,13 @@ pub struct Vm {
 impl Vm {
     pub fn new(m: &Mutator) -> Vm {
         let state = m.alloc(VmState {
-            stack: Member::null(),
+            stack: GcVec::with_capacity(m, INITIAL_STACK),
             frames: Member::null(),
-            globals: Member::null(),
+            globals: GcVec::new(),
             open_upvalues: Member::null(),
             init_string: Member::null(),
         });
-        state
-            .stack
-            .set(m, Some(m.alloc_array(INITIAL_STACK, |_| Slot::nil())));
+        state.stack.resize(m, INITIAL_STACK, Slot::nil_word());
         state
             .frames
             .set(m, Some(m.alloc_array(FRAMES_MAX, |_| Member::null())));
@@ -216,8 +227,8 @@ impl Vm {
             };
             // Root the script before the first safepoint: its closure goes
             // in stack slot 0 and frame 0, as clox's interpret() does.
-            let closure = object::new_closure(m, function);
-            let state = self.state.get(m).get();
+            let closure = object::new_closure(m, function, None);
+            let state = Gc::as_ref(self.state.get(m));
             globals::reserve(m, &state.globals, self.global_names.len());
             state.stack()[0].set(m, Value::Obj(closure));
             state.frames()[0].set(m, Some(closure));
@@ -246,7 +257,7 @@ impl Vm {
     /// into the heap are cached in locals for speed; they all die when this
     /// returns.
     fn execute<'m>(&mut self, m: &'m Mutator) -> Exit {
-        let state: &'m VmState = self.state.get(m).get();
+        let state: &'m VmState = Gc::as_ref(self.state.get(m));
         let frame_closures: &'m GcArray<Member<Obj>> = state.frames();
         let globals: &'m GcArray<Slot> = state.globals();
         let mut stack: &'m GcArray<Slot> = state.stack();
@@ -403,7 +414,7 @@ impl Vm {
                 let c = match line.0 {
                     Some(cached) if Gc::ptr_eq(cached, callee) => line.1,
                     _ => {
-                        let c = Code::of(callee.get().closure());
+                        let c = Code::of(Gc::as_ref(callee).closure());
                         *line = (Some(callee), c);
                         c
                     }
@@ -667,7 +678,7 @@ impl Vm {
                     let argc = read_byte!() as usize;
                     let callee = peek!(argc);
                     match callee.as_obj() {
-                        Some(obj) if obj.get().as_closure().is_some() => call_closure!(obj, argc),
+                        Some(obj) if obj.as_closure().is_some() => call_closure!(obj, argc),
                         _ => call_value!(callee, argc),
                     }
                 }
@@ -805,7 +816,7 @@ impl Vm {
         let Value::Obj(obj) = callee else {
             return Err("Can only call functions and classes.".to_string());
         };
-        match obj.get() {
+        match Gc::as_ref(obj) {
             Obj::Closure(_) => Ok(Call::Enter(obj)),
             Obj::BoundMethod(bound) => {
                 stack[sp - 1 - argc].set(m, bound.receiver.get());
@@ -846,15 +857,16 @@ impl Vm {
     /// Report a runtime error with clox's stack trace, then reset the stack.
     fn runtime_error(&mut self, m: &Mutator, message: &str) {
         let _ = self.out.flush();
-        let state = self.state.get(m).get();
+        let state = Gc::as_ref(self.state.get(m));
         let mut report = format!("{message}\n");
         for (depth, frame) in self.frames.iter().enumerate().rev() {
-            let function = state.frames()[depth]
-                .get()
-                .expect("an active frame has a closure")
-                .get()
-                .closure()
-                .function();
+            let function = Gc::as_ref(
+                state.frames()[depth]
+                    .get()
+                    .expect("an active frame has a closure"),
+            )
+            .closure()
+            .function();
             // `ip` is past the failing instruction (and its operands).
             let line = function.line(frame.ip.saturating_sub(1));
             match function.name.get() {
@@ -908,7 +920,7 @@ fn capture_upvalue<'m>(m: &'m Mutator, state: &'m VmState, local: usize) -> Gc<'
     let mut prev: Option<&'m object::Upvalue> = None;
     let mut cur = state.open_upvalues.get();
     while let Some(u) = cur {
-        let upvalue = u.get().upvalue();
+        let upvalue = Gc::as_ref(u).upvalue();
         let location = upvalue.location.load(Relaxed);
         if location == local {
             return u;
@@ -919,8 +931,7 @@ fn capture_upvalue<'m>(m: &'m Mutator, state: &'m VmState, local: usize) -> Gc<'
         prev = Some(upvalue);
         cur = upvalue.next.get();
     }
-    let created = object::new_upvalue(m, local);
-    created.get().upvalue().next.set(m, cur);
+    let created = object::new_upvalue(m, local, cur);
     match prev {
         None => state.open_upvalues.set(m, Some(created)),
         Some(p) => p.next.set(m, Some(created)),
@@ -932,7 +943,7 @@ fn capture_upvalue<'m>(m: &'m Mutator, state: &'m VmState, local: usize) -> Gc<'
 /// into the upvalue, which then no longer refers to the stack.
 fn close_upvalues(m: &Mutator, state: &VmState, stack: &GcArray<Slot>, last: usize) {
     while let Some(u) = state.open_upvalues.get() {
-        let upvalue = u.get().upvalue();
+        let upvalue = u.upvalue();
         let location = upvalue.location.load(Relaxed);
         if location < last {
             break;
@@ -944,7 +955,8 @@ fn close_upvalues(m: &Mutator, state: &VmState, stack: &GcArray<Slot>, last: usi
     }
 }
 
-/// Move the stack to an array twice as large; `None` at clox's limit.
+/// Move the stack to an array twice as large, and return that array (the
+/// old one is no longer the stack's); `None` at clox's limit.
 #[cold]
 #[inline(never)]
 fn grow_stack<'m>(
@@ -955,9 +967,13 @@ fn grow_stack<'m>(
     if old.len() >= STACK_MAX {
         return None;
     }
-    let new = old.resized(m, (old.len() * 2).min(STACK_MAX), Slot::nil_word());
-    state.stack.set(m, Some(new));
-    Some(new.get())
+    let stack = &state.stack;
+    // `reserve` doubles the capacity (copying the slots into the new
+    // array, which replaces the old one with a barriered store); the
+    // length follows it, so that the whole array is the stack again.
+    stack.reserve(m, (old.len() * 2).min(STACK_MAX) - stack.len());
+    stack.resize(m, stack.capacity(), Slot::nil_word());
+    Some(state.stack())
 }
 
 /// A runtime error's message, built out of line to keep `execute` small.
@@ -985,30 +1001,27 @@ fn make_closure<'m>(
     base: usize,
     function: Gc<'m, Obj>,
 ) -> (Gc<'m, Obj>, usize) {
-    let new = object::new_closure(m, function);
-    if function.function().upvalue_count > 0 {
-        let upvalues = new
-            .get()
-            .closure()
-            .upvalues
-            .get()
-            .expect("new_closure made the array")
-            .get();
-        for upvalue in upvalues.iter() {
+    // The upvalue array first, filled from the operands (capturing may
+    // allocate, so not inside `alloc_array`'s initialiser), then the
+    // closure with both its pointers.
+    let count = function.function().upvalue_count;
+    let upvalues = (count > 0).then(|| m.alloc_array(count, |_| Member::null()));
+    if let Some(array) = upvalues {
+        for upvalue in array.iter() {
             let is_local = code[ip] != 0;
             let index = code[ip + 1] as usize;
             ip += 2;
             let captured = if is_local {
                 capture_upvalue(m, state, base + index)
             } else {
-                enclosing.upvalues.get().expect("enclosing upvalues").get()[index]
+                Gc::as_ref(enclosing.upvalues.get().expect("enclosing upvalues"))[index]
                     .get()
                     .expect("upvalue is set")
             };
             upvalue.set(m, Some(captured));
         }
     }
-    (new, ip)
+    (object::new_closure(m, function, upvalues), ip)
 }
 
 /// `INHERIT`: copy `superclass`'s methods into `subclass`; false if the

@@ -103,13 +103,33 @@ impl<'m, T: Trace + 'static> Gc<'m, T> {
         self.base.as_ptr() as usize
     }
 
-    /// The value, for the whole of `'m`.
+    /// The value, for the whole of `'m`: a reference that outlives the
+    /// `Gc` value it came from (`*gc` or method calls borrow the `Gc`
+    /// itself). An associated function, as `Rc::as_ptr` is, so that method
+    /// syntax on a `Gc` always reaches `T`: `list.get(0)` on a
+    /// `Gc<GcVec<_>>` is the vector's `get`.
+    ///
+    /// ```
+    /// use tricolor::{Gc, Heap};
+    ///
+    /// let heap = Heap::new();
+    /// let m = heap.mutator();
+    /// let name: &String = {
+    ///     let gc = m.alloc(String::from("lox"));
+    ///     Gc::as_ref(gc) // `&*gc` would borrow the local `gc`
+    /// };
+    /// assert_eq!(name, "lox");
+    /// ```
+    // Not `AsRef`: that trait's `as_ref(&self)` is a method, which would
+    // shadow `T`'s own `as_ref`, and its reference would borrow the `Gc`
+    // rather than last for `'m`.
+    #[allow(clippy::should_implement_trait)]
     #[inline]
-    pub fn get(self) -> &'m T {
+    pub fn as_ref(this: Self) -> &'m T {
         // SAFETY: the object is alive for 'm (the type's invariant) and was
         // initialised before its address was published; only shared
         // references to it are ever handed out.
-        unsafe { &*((self.base() + ObjectType::<T>::OFFSET) as *const T) }
+        unsafe { &*((this.base() + ObjectType::<T>::OFFSET) as *const T) }
     }
 
     /// Whether two `Gc`s point at the same object.
@@ -120,8 +140,8 @@ impl<'m, T: Trace + 'static> Gc<'m, T> {
 
     /// The object's address, for hashing or identity only.
     #[inline]
-    pub fn as_ptr(self) -> *const T {
-        self.get()
+    pub fn as_ptr(this: Self) -> *const T {
+        Gc::as_ref(this)
     }
 }
 
@@ -129,19 +149,19 @@ impl<T: Trace + 'static> Deref for Gc<'_, T> {
     type Target = T;
     #[inline]
     fn deref(&self) -> &T {
-        (*self).get()
+        Gc::as_ref(*self)
     }
 }
 
 impl<T: Trace + fmt::Debug + 'static> fmt::Debug for Gc<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.get(), f)
+        fmt::Debug::fmt(Gc::as_ref(*self), f)
     }
 }
 
 impl<T: Trace + fmt::Display + 'static> fmt::Display for Gc<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self.get(), f)
+        fmt::Display::fmt(Gc::as_ref(*self), f)
     }
 }
 

@@ -63,7 +63,7 @@ impl<T: Trace + 'static> Hash for Gc<'_, T> {
 
 impl<T: Trace + 'static> fmt::Pointer for Gc<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Pointer::fmt(&self.as_ptr(), f)
+        fmt::Pointer::fmt(&Gc::as_ptr(*self), f)
     }
 }
 

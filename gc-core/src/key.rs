@@ -89,7 +89,7 @@ impl<T: PlainWord> Key for Plain<T> {
 /// The address of a pointer value, 0 for null.
 #[inline(always)]
 fn address<T: Trace + 'static>(value: Option<Gc<'_, T>>) -> usize {
-    value.map_or(0, |g| g.as_ptr() as usize)
+    value.map_or(0, |g| Gc::as_ptr(g) as usize)
 }
 
 /// A key slot that hashes and compares the objects it points at by their
@@ -147,7 +147,7 @@ unsafe impl<S: Trace> Trace for ByContent<S> {
 
 impl<T: Trace + Hash + Eq + Send + Sync + 'static> Key for ByContent<Member<T>> {
     fn key_hash(value: Option<Gc<'_, T>>) -> u64 {
-        value.map_or(0, |g| content_hash(g.get()))
+        value.map_or(0, |g| content_hash(Gc::as_ref(g)))
     }
 
     fn key_eq(a: Option<Gc<'_, T>>, b: Option<Gc<'_, T>>) -> bool {

@@ -36,7 +36,7 @@ use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 
 use crate::array::GcArray;
-use crate::gc::Member;
+use crate::gc::{Gc, Member};
 use crate::key::{content_hash, ByContent, Key};
 use crate::mark::Tracer;
 use crate::mutator::Mutator;
@@ -88,8 +88,9 @@ unsafe impl<K: Trace, V: Trace> Trace for Entry<K, V> {
 /// value slot. Every store runs the slots' write barrier; the map grows by
 /// rehashing into a new backing [`GcArray`].
 ///
-/// On a `Gc<GcMap<K, V>>` itself, `.get()` is [`Gc::get`](crate::Gc::get),
-/// which gives the `&GcMap` whose `get(key)` looks a key up.
+/// Method calls on a `Gc<GcMap<K, V>>` reach the map (`scores.get(key)`);
+/// [`Gc::as_ref`](crate::Gc::as_ref) gives a `&GcMap` that outlives the
+/// `Gc` value.
 ///
 /// ```
 /// use tricolor::{GcMap, GcStr, Heap, Member, Plain};
@@ -97,8 +98,7 @@ unsafe impl<K: Trace, V: Trace> Trace for Entry<K, V> {
 /// let heap = Heap::new();
 /// let mut m = heap.mutator();
 /// // Interned symbols as identity keys, numbers as values.
-/// let map = m.alloc(GcMap::<Member<GcStr>, Plain<f64>>::new());
-/// let scores = map.get(); // `Gc::get`: the `&GcMap`
+/// let scores = m.alloc(GcMap::<Member<GcStr>, Plain<f64>>::new());
 /// let (ann, bob) = (m.alloc_str("ann"), m.alloc_str("bob"));
 /// scores.insert(&m, Some(ann), 1.5);
 /// scores.insert(&m, Some(bob), 2.0);
@@ -106,9 +106,10 @@ unsafe impl<K: Trace, V: Trace> Trace for Entry<K, V> {
 /// assert_eq!(scores.get(Some(ann)), Some(3.0));
 /// assert_eq!(scores.remove(&m, Some(bob)), Some(2.0));
 /// assert_eq!(scores.len(), 1);
-/// let map = m.root(map);
+/// let scores = m.root(scores);
 /// m.collect();
-/// let (name, score) = map.get(&m).get().iter().next().unwrap();
+/// let scores = scores.get(&m);
+/// let (name, score) = scores.iter().next().unwrap();
 /// assert_eq!((name.unwrap().as_str(), score), ("ann", 3.0));
 /// ```
 pub struct GcMap<K, V> {
@@ -150,7 +151,7 @@ impl<K: Key, V: Slot> GcMap<K, V> {
     ///
     /// let heap = Heap::new();
     /// let m = heap.mutator();
-    /// let squares = m.alloc(GcMap::<Plain<u32>, Plain<u32>>::with_capacity(&m, 100)).get();
+    /// let squares = m.alloc(GcMap::<Plain<u32>, Plain<u32>>::with_capacity(&m, 100));
     /// (0..100).for_each(|i| { squares.insert(&m, i, i * i); });
     /// assert_eq!(squares.get(9), Some(81));
     /// ```
@@ -184,7 +185,7 @@ impl<K: Key, V: Slot> GcMap<K, V> {
     /// The entries' array, empty before the first insertion.
     #[inline(always)]
     fn entries(&self) -> &[Entry<K, V>] {
-        self.table.get().map_or(&[], |t| &t.get()[..])
+        self.table.get().map_or(&[], |t| &Gc::as_ref(t)[..])
     }
 
     /// Probe for the non-null key hashing to `hash` that `eq` accepts: its
@@ -361,7 +362,7 @@ impl<K: Key, V: Slot> GcMap<K, V> {
     #[track_caller]
     fn rehash(&self, m: &Mutator, len: usize) -> &[Entry<K, V>] {
         let new = m.alloc_array(table_size(len), |_| Entry::<K, V>::vacant());
-        let slots: &[Entry<K, V>] = new.get();
+        let slots: &[Entry<K, V>] = &Gc::as_ref(new)[..];
         // Stores into the new array run the barrier like any other (the
         // array is in the heap, black if allocated while marking); nobody
         // can see it until the switch below.
@@ -406,7 +407,7 @@ where
     {
         let entries = self.entries();
         let i = Self::probe(entries, content_hash(key), |k| {
-            k.is_some_and(|k| Borrow::<Q>::borrow(k.get()) == key)
+            k.is_some_and(|k| Borrow::<Q>::borrow(Gc::as_ref(k)) == key)
         })
         .ok()?;
         Some(entries[i].value.get())

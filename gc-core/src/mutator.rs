@@ -64,7 +64,7 @@ type CacheGuard = ArcMutexGuard<RawMutex, ThreadCache>;
 /// A thread's handle on a [`Heap`]: allocation, roots and safepoints.
 ///
 /// ```
-/// use tricolor::{Heap, Member, Trace};
+/// use tricolor::{Gc, Heap, Member, Trace};
 ///
 /// #[derive(Trace, Default)]
 /// struct Cons { head: i64, tail: Member<Cons> }
@@ -85,9 +85,10 @@ type CacheGuard = ArcMutexGuard<RawMutex, ThreadCache>;
 /// let mut cur = Some(list.get(&m));
 /// while let Some(c) = cur {
 ///     sum += c.head;
-///     // `Gc::get` gives a reference for the mutator's whole borrow, so the
-///     // next link outlives this loop iteration.
-///     cur = c.get().tail.get();
+///     // `Gc::as_ref` gives a reference for the mutator's whole borrow, so
+///     // the next link outlives this loop iteration (`c.tail` would borrow
+///     // the local `c`).
+///     cur = Gc::as_ref(c).tail.get();
 /// }
 /// assert_eq!(sum, 55);
 /// ```
@@ -215,7 +216,7 @@ impl Mutator {
         // marking now allocated it black: no sweep frees it meanwhile.
         let object: Gc<'_, T> = unsafe { Gc::from_base(slot.as_ptr() as usize) };
         if T::NEEDS_TRACE && publish::any_unpublished() {
-            publish::publish(self, object.get());
+            publish::publish(self, Gc::as_ref(object));
         }
         self.allocation_poll();
         Ok(object)
@@ -287,7 +288,7 @@ impl Mutator {
             Gc::from_base(slot.as_ptr() as usize)
         };
         if T::NEEDS_TRACE && publish::any_unpublished() {
-            publish::publish(self, array.get());
+            publish::publish(self, Gc::as_ref(array));
         }
         self.allocation_poll();
         Ok(array)

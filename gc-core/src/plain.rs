@@ -130,7 +130,7 @@ impl PlainWord for char {
 /// c.hits.set(c.hits.get() + 1);
 /// assert_eq!(c.hits.get(), 1);
 ///
-/// let samples = m.alloc(GcVec::<Plain<f64>>::new()).get();
+/// let samples = m.alloc(GcVec::<Plain<f64>>::new());
 /// samples.push(&m, 0.5);
 /// assert_eq!(samples.get(0), Some(0.5));
 /// ```

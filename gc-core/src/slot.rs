@@ -51,7 +51,7 @@ use crate::trace::Trace;
 ///
 /// let heap = Heap::new();
 /// let m = heap.mutator();
-/// let values = m.alloc(GcVec::<Value>::new()).get();
+/// let values = m.alloc(GcVec::<Value>::new());
 /// values.push(&m, NanValue::from_f64(1.0));
 /// values.push(&m, NanValue::from_gc(m.alloc(String::from("two"))));
 /// assert_eq!(values.get(1).unwrap().as_gc().unwrap().as_str(), "two");

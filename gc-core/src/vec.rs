@@ -17,6 +17,18 @@
 //!   stays reachable (shaded by the switch's deletion barrier) while any
 //!   borrow of it may still be read.
 //!
+//! Borrowing the backing array (`as_slice`, `as_array`) for as long as
+//! `&self`, for loops that index the vector many times: the array was the
+//! vector's when loaded, so it was reachable; the borrow of `self` ends
+//! before this thread's next safepoint (the vector was reached through a
+//! `Gc` or a root's `get`, `gc.rs`), and no cycle can start or end before
+//! then. A growth meanwhile replaces the array through the `Member`'s
+//! barriered `set`, which shades the old one while marking, so it outlives
+//! the borrow as any `Member::get` target does. It is then no longer the
+//! vector's (stores into it are barriered stores into a live object that
+//! the vector has dropped), so a borrower that grows the vector borrows the
+//! array again.
+//!
 //! The length is an `AtomicUsize` with relaxed ordering (as cheap as a plain
 //! word) rather than a `Cell`, because a GC object must be `Sync` to be
 //! pointed at by a `Member`. Two threads mutating one vector at once (it can
@@ -46,8 +58,9 @@ const MIN_CAPACITY: usize = 4;
 ///
 /// Allocate it empty (`m.alloc(GcVec::new())`), or inside another object
 /// (a field of type `GcVec<S>`); it needs to be inside a GC object to grow.
-/// On a `Gc<GcVec<S>>` itself, `.get()` is [`Gc::get`](crate::Gc::get),
-/// which gives the `&GcVec<S>` whose `get(index)` reads an element.
+/// Method calls on a `Gc<GcVec<S>>` reach the vector (`list.get(index)`);
+/// [`Gc::as_ref`](crate::Gc::as_ref) gives a `&GcVec<S>` that outlives the
+/// `Gc` value.
 ///
 /// ```
 /// use tricolor::{GcVec, Heap, Member};
@@ -55,18 +68,17 @@ const MIN_CAPACITY: usize = 4;
 /// let heap = Heap::new();
 /// let mut m = heap.mutator();
 /// let list = m.alloc(GcVec::<Member<String>>::new());
-/// let v = list.get();
 /// for i in 0..10 {
-///     v.push(&m, Some(m.alloc(format!("item {i}"))));
+///     list.push(&m, Some(m.alloc(format!("item {i}"))));
 /// }
-/// v.remove(&m, 0);
-/// assert_eq!(v.len(), 9);
-/// assert_eq!(v.get(0).unwrap().unwrap().as_str(), "item 1");
-/// let last = v.pop(&m).unwrap().unwrap();
+/// list.remove(&m, 0);
+/// assert_eq!(list.len(), 9);
+/// assert_eq!(list.get(0).unwrap().unwrap().as_str(), "item 1");
+/// let last = list.pop(&m).unwrap().unwrap();
 /// assert_eq!(last.as_str(), "item 9");
 /// let list = m.root(list);
 /// m.collect();
-/// let v = list.get(&m).get();
+/// let v = list.get(&m);
 /// assert_eq!(v.iter().flatten().map(|s| s.len()).sum::<usize>(), 8 * 6);
 /// ```
 pub struct GcVec<S> {
@@ -124,7 +136,7 @@ impl<S: Slot> GcVec<S> {
     /// How many elements fit before the next growth.
     #[inline]
     pub fn capacity(&self) -> usize {
-        self.buffer.get().map_or(0, |b| b.get().len())
+        self.buffer.get().map_or(0, |b| b.len())
     }
 
     /// The elements' slots, from the backing array as it is now (a later
@@ -135,11 +147,47 @@ impl<S: Slot> GcVec<S> {
     pub fn as_slice(&self) -> &[S] {
         match self.buffer.get() {
             Some(b) => {
-                let b = b.get();
+                let b = Gc::as_ref(b);
                 &b[..self.len().min(b.len())]
             }
             None => &[],
         }
+    }
+
+    /// The backing array itself, when the vector fills it exactly
+    /// (`len() == capacity()`); `None` otherwise. A `&GcArray` is one word
+    /// where a slice is two, which matters in an interpreter's dispatch
+    /// loop: keep the vector's length at its capacity (`resize(m,
+    /// capacity(), fill)` after growing) and the stack top in a local, and
+    /// index the array. Valid for the borrow of `self`, as
+    /// [`as_slice`](Self::as_slice); a growth moves the vector to a new
+    /// array, so borrow it again after growing.
+    ///
+    /// ```
+    /// use tricolor::{GcVec, Heap, Plain};
+    ///
+    /// let heap = Heap::new();
+    /// let m = heap.mutator();
+    /// let stack = m.alloc(GcVec::<Plain<f64>>::with_capacity(&m, 8));
+    /// stack.resize(&m, stack.capacity(), 0.0);
+    /// let mut slots = stack.as_array().unwrap();
+    /// let mut top = 0;
+    /// for i in 0..20 {
+    ///     if top == slots.len() {
+    ///         stack.reserve(&m, 1);
+    ///         stack.resize(&m, stack.capacity(), 0.0);
+    ///         slots = stack.as_array().unwrap(); // the new backing array
+    ///     }
+    ///     slots[top].set(i as f64);
+    ///     top += 1;
+    /// }
+    /// assert_eq!(stack.get(19), Some(19.0));
+    /// assert!(stack.len() >= 20);
+    /// ```
+    #[inline]
+    pub fn as_array(&self) -> Option<&GcArray<S>> {
+        let b = Gc::as_ref(self.buffer.get()?);
+        (b.len() == self.len()).then_some(b)
     }
 
     /// The slot of element `index`.
@@ -298,7 +346,7 @@ impl<S: Slot> GcVec<S> {
     #[track_caller]
     fn reserve_for(&self, m: &Mutator, needed: usize) -> &GcArray<S> {
         match self.buffer.get() {
-            Some(b) if b.get().len() >= needed => b.get(),
+            Some(b) if b.len() >= needed => Gc::as_ref(b),
             _ => self.grow(m, needed),
         }
     }
@@ -317,7 +365,7 @@ impl<S: Slot> GcVec<S> {
             None => m.alloc_array(needed.max(MIN_CAPACITY), |_| S::null()),
         };
         self.buffer.set(m, Some(new));
-        self.buffer.get().expect("just set").get()
+        Gc::as_ref(self.buffer.get().expect("just set"))
     }
 }
 

@@ -356,7 +356,7 @@ impl<K: Trace + 'static, S: BuildHasher> WeakSet<K, S> {
             if *h != hash {
                 return false;
             }
-            found = w.upgrade(m).filter(|k| eq(k.get()));
+            found = w.upgrade(m).filter(|k| eq(Gc::as_ref(*k)));
             found.is_some()
         });
         found
