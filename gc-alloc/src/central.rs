@@ -102,6 +102,8 @@ impl AllocHeap {
         let sg = self.sweepgen();
         let central = &self.centrals[spc.index()];
         let found = central.pop_partial_swept(sg).or_else(|| {
+            // A sweeper like any other: `finish_sweep` waits for it.
+            let _gate = self.sweep_gate.read();
             for _ in 0..SWEEP_BUDGET {
                 let s = central.pop_unswept(sg)?;
                 match self.sweep_claimed(s, sg) {
@@ -148,6 +150,7 @@ impl AllocHeap {
             // Cached since before this sweep began: its unmarked objects
             // are garbage that must be swept before anyone allocates here.
             span.sweepgen.store(sg.wrapping_sub(1), Relaxed);
+            let _gate = self.sweep_gate.read();
             if let Swept::Kept { has_free } = self.sweep_claimed(sp, sg) {
                 self.centrals[span.span_class().index()].push_swept(sg, sp, has_free);
             }

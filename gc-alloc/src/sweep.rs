@@ -11,8 +11,12 @@
 //! marking starts). A span cached since before the generation moved is
 //! swept when its cache gives it back (`uncache_span`).
 //!
-//! `sweep_gate` is held shared by sweepers and exclusively while the
-//! generation moves, so no sweeper straddles two generations.
+//! `sweep_gate` is held shared by every sweeper (the background sweeper,
+//! `finish_sweep`, and the lazy sweeps in `cache_span` and `uncache_span`)
+//! and exclusively while the generation moves, so no sweeper straddles two
+//! generations, and `finish_sweep` returns only once sweeps other threads
+//! had in flight are complete (so, for instance, `collect` returns with
+//! every dead weak target's reference cleared).
 //!
 //! `unswept` counts the spans the generation still has to sweep (every
 //! span in use when it moved); each sweep lowers it once it is complete,
