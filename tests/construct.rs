@@ -142,6 +142,64 @@ fn an_escaped_pointer_slot_aborts_at_the_safepoint() {
     assert!(!stderr.contains("let an escaped pointer slot through"));
 }
 
+/// Child process for `a_slot_from_another_thread_cannot_hide_an_escaped_one`:
+/// a slot leaked on this thread, and a slot made on another thread into
+/// another heap, published here (the allocation panics as foreign).
+#[test]
+fn hide_child() {
+    if std::env::var("TRICOLOR_HIDE_CHILD").is_err() {
+        return;
+    }
+    let (h, h2) = (Heap::new(), Heap::new());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let m2 = h2.mutator();
+        tx.send(Member::new(pair(&m2, None, None, 2))).unwrap();
+        // That thread's tally stays 1, and its heap is never collected.
+        std::mem::forget(m2);
+    })
+    .join()
+    .unwrap();
+    let from_elsewhere: Member<Pair> = rx.recv().unwrap();
+    let mut m = h.mutator();
+    let victim = pair(&m, None, None, 7);
+    let leaked: &'static Member<Pair> = Box::leak(Box::new(Member::new(victim)));
+    let foreign = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        m.alloc(Pair {
+            car: from_elsewhere,
+            cdr: Member::null(),
+            value: NanBox::from_f64(0.0),
+            n: 0,
+        });
+    }));
+    assert!(foreign.is_err(), "the foreign pointer was accepted");
+    m.collect();
+    m.collect();
+    eprintln!(
+        "collect let an escaped pointer slot through: {}",
+        leaked.get().is_some()
+    );
+}
+
+/// A slot is `Send`; publishing one made on another thread must not take
+/// this thread's escaped slot off the tally (publish.rs). Before the fix,
+/// the child collected the victim and read reused memory through `leaked`.
+#[test]
+fn a_slot_from_another_thread_cannot_hide_an_escaped_one() {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "hide_child", "--nocapture", "--test-threads=1"])
+        .env("TRICOLOR_HIDE_CHILD", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the child finished: {stderr}");
+    assert!(
+        stderr.contains("were not inside an allocated object"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("let an escaped pointer slot through"));
+}
+
 #[test]
 fn a_pointer_into_another_heap_is_refused_at_alloc() {
     let (a, b) = (Heap::new(), Heap::new());

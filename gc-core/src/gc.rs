@@ -248,7 +248,7 @@ impl<T: Trace + 'static> Member<T> {
     /// ```
     #[inline]
     pub fn new(target: Gc<'_, T>) -> Member<T> {
-        publish::note_unpublished();
+        publish::note_unpublished(target.base());
         Member {
             slot: AtomicUsize::new(target.base()),
             _marker: PhantomData,

@@ -122,6 +122,7 @@ impl Mutator {
             );
             a.push(id);
         });
+        publish::attach(inner.alloc.range());
         let poll = Arc::new(AtomicBool::new(inner.debug.gcstress));
         let alloc_poll = Arc::new(AtomicBool::new(false));
         let mut cache = ThreadCache::new(inner.alloc.clone());
@@ -449,6 +450,7 @@ impl Drop for Mutator {
         let id = Arc::as_ptr(inner) as usize;
         // `try_with`: a Mutator kept in a thread-local may outlive this one.
         let _ = ATTACHED.try_with(|a| a.borrow_mut().retain(|&h| h != id));
+        publish::detach(inner.alloc.range());
     }
 }
 

@@ -226,7 +226,7 @@ impl<T: Trace + 'static> NanBox<T> {
     #[inline]
     pub fn new(value: NanValue<'_, T>) -> NanBox<T> {
         if value.is_gc() {
-            publish::note_unpublished();
+            publish::note_unpublished((value.bits & ADDRESS_MASK) as usize);
         }
         NanBox {
             word: AtomicUsize::new(value.bits as usize),

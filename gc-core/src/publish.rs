@@ -6,7 +6,8 @@
 //! the marker cannot see it. Two rules keep that sound:
 //! - **It lives only until the next safepoint.** Its target is alive until
 //!   then for the same reason a `Gc` is (`gc.rs`): this thread's roots are
-//!   scanned, and a cycle ends, only at its safepoints. Each such slot
+//!   scanned, and a cycle starts, only at its safepoints, and a cycle that
+//!   marks meanwhile marks the target. Each such slot
 //!   counts in a per-thread tally of *unpublished* pointers; allocating an
 //!   object takes the pointers it holds off the tally. Every point where the
 //!   collector may look at this thread (a safepoint that does work,
@@ -25,17 +26,45 @@
 //! from null slots pay one thread-local load). Each one is checked to lie
 //! in the mutator's heap; a foreign one panics at the `alloc` call (the
 //! object stays unreachable and is swept, its slots with it).
+//!
+//! The tally is kept per heap the slots point into (this thread's attached
+//! heaps, by address range), plus their sum for the one-load check. A slot
+//! is `Send`, so it may be made on one thread and published, or dropped in
+//! a failed or foreign allocation, on another, which takes it off *that*
+//! thread's tally for its heap: the tallies only add up across threads. The
+//! argument: for each heap H, the sum over threads of their H tallies is at
+//! least the number of slots into H made and neither inside an object nor
+//! dropped unreachable, because each such event subtracts one from the H
+//! tally of the thread where it happens, never below zero. So a slot into H
+//! that escaped leaves some thread's H tally positive for good. That thread
+//! made a slot into H, which needs a `Gc` of H (not `Send`), so it has a
+//! mutator on H; the mutator cannot stop running (safepoint work,
+//! `collect`, `blocking`, drop) without aborting, and while it runs no
+//! cycle of H can start. (A cycle already marking may end, in an
+//! allocation: it frees nothing that a slot made while it marked points at,
+//! as for a `Gc`.) One tally for all heaps, as this once was, let a slot
+//! made on another thread into another heap cancel this thread's escaped
+//! slot (tests/construct.rs, `a_slot_from_another_thread_cannot_hide_...`).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use crate::barrier::WriteBarrier;
 use crate::mark::Tracer;
 use crate::mutator::Mutator;
 use crate::trace::Trace;
 
+/// Pointer slots into one heap (its address range) made on this thread and
+/// not yet inside an allocated object.
+struct Tally {
+    start: usize,
+    len: usize,
+    count: usize,
+}
+
 thread_local! {
-    /// Pointer slots made on this thread and not yet inside an allocated
-    /// object.
+    /// One tally per heap this thread has a mutator for.
+    static TALLIES: RefCell<Vec<Tally>> = const { RefCell::new(Vec::new()) };
+    /// The sum of the tallies.
     static UNPUBLISHED: Cell<usize> = const { Cell::new(0) };
     /// The collecting tracer's buffer, kept between allocations so that
     /// building an object with pointer fields allocates nothing else.
@@ -58,10 +87,39 @@ fn keep_buffer(found: Vec<usize>) {
     }
 }
 
-/// A pointer slot was made outside the heap (`Member::new`, `NanBox::new`).
+/// This thread attaches a mutator to the heap at `range`.
+pub(crate) fn attach(range: (usize, usize)) {
+    TALLIES.with(|t| {
+        t.borrow_mut().push(Tally {
+            start: range.0,
+            len: range.1,
+            count: 0,
+        })
+    });
+}
+
+/// This thread's mutator on the heap at `range` detaches (its tally is 0:
+/// the drop checked). `try_with`: the thread may be exiting.
+pub(crate) fn detach(range: (usize, usize)) {
+    let _ = TALLIES.try_with(|t| t.borrow_mut().retain(|e| e.start != range.0));
+}
+
+/// A pointer slot to the object at `addr` was made outside the heap
+/// (`Member::new`, `NanBox::new`). The object belongs to a heap this thread
+/// has a mutator for (a `Gc` borrows one); were it somehow not, the sum
+/// alone counts it, which no publishing takes back: the next check aborts.
 #[inline]
-pub(crate) fn note_unpublished() {
+pub(crate) fn note_unpublished(addr: usize) {
     UNPUBLISHED.with(|n| n.set(n.get() + 1));
+    TALLIES.with(|t| {
+        if let Some(e) = t
+            .borrow_mut()
+            .iter_mut()
+            .find(|e| addr.wrapping_sub(e.start) < e.len)
+        {
+            e.count += 1;
+        }
+    });
 }
 
 /// Whether some pointer slot made on this thread is still outside the heap.
@@ -80,9 +138,8 @@ pub(crate) fn any_unpublished() -> bool {
 #[track_caller]
 pub(crate) fn publish<T: Trace + ?Sized>(m: &Mutator, value: &T) {
     let found = pointers_of(m, value);
-    UNPUBLISHED.with(|n| n.set(n.get().saturating_sub(found.len())));
+    let foreign = take_off_tally(m, &found);
     let barrier: &WriteBarrier = m.barrier();
-    let foreign = found.iter().any(|&p| !barrier.in_heap(p));
     if !foreign && m.marking() {
         found.iter().for_each(|&p| barrier.shade(m, p));
     }
@@ -100,8 +157,27 @@ pub(crate) fn publish<T: Trace + ?Sized>(m: &Mutator, value: &T) {
 #[cold]
 pub(crate) fn forget<T: Trace + ?Sized>(m: &Mutator, value: &T) {
     let found = pointers_of(m, value);
-    UNPUBLISHED.with(|n| n.set(n.get().saturating_sub(found.len())));
+    take_off_tally(m, &found);
     keep_buffer(found);
+}
+
+/// Take the pointers in `found` off this thread's tally for the heap each
+/// points into (module comment); returns whether any is outside `m`'s heap.
+fn take_off_tally(m: &Mutator, found: &[usize]) -> bool {
+    TALLIES.with(|t| {
+        let mut t = t.borrow_mut();
+        for &p in found {
+            if let Some(e) = t
+                .iter_mut()
+                .find(|e| e.count > 0 && p.wrapping_sub(e.start) < e.len)
+            {
+                e.count -= 1;
+                UNPUBLISHED.with(|n| n.set(n.get() - 1));
+            }
+        }
+    });
+    let barrier = m.barrier();
+    found.iter().any(|&p| !barrier.in_heap(p))
 }
 
 /// Abort unless every pointer slot made on this thread is inside an
