@@ -154,8 +154,11 @@
 //! - `Cell`, `RefCell`, `Mutex`, `Rc` and `Arc` may hold only data that can
 //!   never contain a GC pointer ([`NoGc`]); `#[trace(no_gc)]` makes a
 //!   derived type `NoGc` when its fields are, and `#[trace(skip)]` leaves a
-//!   `NoGc` field untraced (use it for foreign types without a `Trace` impl,
-//!   wrapped in a newtype with `unsafe impl NoGc`);
+//!   `NoGc` field untraced;
+//! - plain `Copy` data from other crates (addresses, durations, ids) goes in
+//!   a [`Static<T>`](Static) field, no `unsafe` needed; a foreign type that
+//!   owns memory and has no `Trace` impl needs a newtype with `unsafe impl
+//!   NoGc`;
 //! - unions and `#[repr(packed)]` types are rejected.
 //!
 //! Types with no GC pointer at all are never scanned by the marker.

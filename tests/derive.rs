@@ -530,3 +530,50 @@ fn plain_static_data_and_generic_members_derive_without_unsafe() {
     assert_ne!(g.kind, PlainKind::Add);
     assert_eq!(g.link.get().unwrap().as_str(), "target");
 }
+
+/// Plain `Copy` data from other crates as fields, without `unsafe`: the
+/// type needs no trace, and the values survive collections.
+#[test]
+fn static_wraps_foreign_plain_data() {
+    use std::net::Ipv4Addr;
+    use std::time::Duration;
+    use tricolor::{Gc, Heap, Member, Static};
+
+    #[derive(Trace)]
+    struct Peer {
+        addr: Static<Ipv4Addr>,
+        timeout: Static<Duration>,
+        next: Member<Peer>,
+    }
+    assert!(!needs_trace::<Static<Ipv4Addr>>());
+    assert_no_gc::<Static<Duration>>();
+    let heap = Heap::new();
+    let mut m = heap.mutator();
+    let mut head = m.alloc(Peer {
+        addr: Static::new(Ipv4Addr::new(10, 0, 0, 0)),
+        timeout: Duration::ZERO.into(),
+        next: Member::null(),
+    });
+    for i in 1..=1000u32 {
+        head = m.alloc(Peer {
+            addr: Ipv4Addr::from(0x0a00_0000 + i).into(),
+            timeout: Duration::from_millis(i.into()).into(),
+            next: head.into(),
+        });
+    }
+    let head = m.root(head);
+    m.collect();
+    for i in 0..10_000u64 {
+        m.alloc(Static::new(i));
+    }
+    m.collect();
+    let mut at = Some(head.get(&m));
+    let mut i = 1000u32;
+    while let Some(p) = at {
+        assert_eq!(p.addr.get(), Ipv4Addr::from(0x0a00_0000 + i));
+        assert_eq!(*p.timeout, Duration::from_millis(i.into()));
+        at = Gc::as_ref(p).next.get();
+        i = i.wrapping_sub(1);
+    }
+    assert_eq!(i, u32::MAX, "the whole list survived");
+}
