@@ -23,8 +23,9 @@
 //! Mutators that reach the goal while marking assist and then wait for the
 //! mark to end (`Mutator::assist_in_allocation`), so a runway that was too
 //! short shows as a wait rather than as overshoot, and the measured runway
-//! stops at the goal. After a cycle with such waits the runway grows by a
-//! quarter over the larger of the last two, until a cycle runs without.
+//! stops at the goal; the collector adds back what the held mutators would
+//! have allocated meanwhile, at their rate over the cycle, before it
+//! reaches this file.
 
 const HEAP_MINIMUM: usize = 4 << 20;
 
@@ -47,15 +48,15 @@ impl Pacer {
             trigger: 0,
             last_runway: 0,
         };
-        p.update(0, 0, 0, false);
+        p.update(0, 0, 0);
         p
     }
 
     /// Set the next goal and trigger after a mark that found `marked` live
     /// bytes; `overhead` is memory held beyond the live heap, `runway` the
     /// bytes allocated from the last cycle's trigger to the end of its mark
-    /// (0 for stop-the-world marks); `waited` if mutators waited at the goal.
-    pub(crate) fn update(&mut self, marked: usize, overhead: usize, runway: usize, waited: bool) {
+    /// (0 for stop-the-world marks).
+    pub(crate) fn update(&mut self, marked: usize, overhead: usize, runway: usize) {
         let percent_goal = match self.percent {
             Some(p) => {
                 let grow = marked.saturating_mul(p as usize) / 100;
@@ -77,14 +78,8 @@ impl Pacer {
         self.goal = percent_goal.min(limit_goal);
         let growth = self.goal.saturating_sub(marked);
         let expected = runway.max(self.last_runway);
-        let expected = if waited {
-            let grown = expected.saturating_add(expected / 4);
-            self.last_runway = grown;
-            grown
-        } else {
-            self.last_runway = runway;
-            expected.saturating_add(expected / 20)
-        };
+        self.last_runway = runway;
+        let expected = expected.saturating_add(expected / 20);
         self.trigger = self
             .goal
             .saturating_sub(expected.clamp(growth / 20, growth / 10 * 7));
@@ -98,32 +93,32 @@ mod tests {
     #[test]
     fn percent_sets_the_goal() {
         let mut p = Pacer::new(Some(100), None);
-        p.update(100 << 20, 0, 0, false);
+        p.update(100 << 20, 0, 0);
         assert_eq!(p.goal, 200 << 20);
         assert!(
             p.trigger < p.goal && p.trigger >= (100 << 20) + (50 << 20),
             "{p:?}"
         );
-        p.update(1 << 10, 0, 0, false);
+        p.update(1 << 10, 0, 0);
         assert_eq!(p.goal, 4 << 20, "small heaps get the minimum");
     }
 
     #[test]
     fn off_is_infinite_unless_limited() {
         let mut p = Pacer::new(None, None);
-        p.update(100 << 20, 0, 0, false);
+        p.update(100 << 20, 0, 0);
         assert_eq!(p.goal, usize::MAX);
         let mut p = Pacer::new(None, Some(512 << 20));
-        p.update(100 << 20, 12 << 20, 0, false);
+        p.update(100 << 20, 12 << 20, 0);
         assert!(p.goal < 500 << 20 && p.goal > 400 << 20, "{p:?}");
     }
 
     #[test]
     fn limit_caps_the_percent_goal_but_not_below_live() {
         let mut p = Pacer::new(Some(100), Some(256 << 20));
-        p.update(200 << 20, 0, 0, false);
+        p.update(200 << 20, 0, 0);
         assert!(p.goal < 256 << 20, "{p:?}");
-        p.update(300 << 20, 0, 0, false);
+        p.update(300 << 20, 0, 0);
         assert_eq!(p.goal, 300 << 20, "never below the live heap");
     }
 }

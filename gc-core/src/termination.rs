@@ -134,9 +134,9 @@ impl HeapInner {
         self.alloc.reset_heap_live(marked);
         let committed = self.alloc.stats().committed_bytes;
         let goal_wait = Duration::from_nanos(self.goal_wait_ns.swap(0, Relaxed));
-        let (heap_start, trigger, forced) = {
+        let (heap_start, trigger, forced, cycle_start) = {
             let st = self.cycle.lock();
-            (st.heap_start, st.trigger, st.forced)
+            (st.heap_start, st.trigger, st.forced, st.cycle_start)
         };
         let (next_goal, next_trigger) = {
             let mut p = self.pacer.lock();
@@ -149,12 +149,16 @@ impl HeapInner {
             } else {
                 heap_end.saturating_sub(trigger.min(heap_start))
             };
-            p.update(
-                marked,
-                committed.saturating_sub(marked),
-                runway,
-                !goal_wait.is_zero(),
-            );
+            // Mutators held at the goal did not allocate what they would
+            // have: add it back, at the rate they allocated over the cycle.
+            let cycle_wall = cycle_start.map_or(Duration::ZERO, |t| t_stop - t);
+            let held = if cycle_wall.is_zero() {
+                0
+            } else {
+                let share = (goal_wait.as_secs_f64() / cycle_wall.as_secs_f64()).min(1.0);
+                (runway as f64 * share) as usize
+            };
+            p.update(marked, committed.saturating_sub(marked), runway + held);
             self.alloc.set_trigger(p.trigger);
             (p.goal, p.trigger)
         };
