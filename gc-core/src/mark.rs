@@ -203,8 +203,8 @@ impl<'a> Tracer<'a> {
     }
 
     /// Drain shared work from `pool` until it has none (or, with a budget,
-    /// until about `budget` objects were scanned). Publishes marked bytes.
-    /// Drain `pool` (see [`GreyPool::drain`]); returns the objects scanned.
+    /// until about `budget` objects were scanned), publishing the marked
+    /// bytes; returns the objects scanned (see [`GreyPool::drain`]).
     pub(crate) fn drain_pool(&mut self, pool: &GreyPool, budget: Option<usize>) -> usize {
         let _guard = AbortOnUnwind;
         pool.drain(self, budget)
