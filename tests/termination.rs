@@ -63,13 +63,19 @@ fn build_until_cycles_end_inside(m: &mut Mutator) -> usize {
     panic!("no cycle ended inside a build in 200 rounds (it ended {ended_inside} times)");
 }
 
-#[test]
-fn cycles_end_inside_allocations_and_free_nothing_held() {
+/// A heap whose every mark termination re-marks from the roots and aborts
+/// on an object the concurrent mark missed.
+fn checkmark_heap() -> Heap {
     let checkmark = DebugFlags {
         gccheckmark: true,
         ..DebugFlags::default()
     };
-    let heap = HeapBuilder::new().debug(checkmark).build().unwrap();
+    HeapBuilder::new().debug(checkmark).build().unwrap()
+}
+
+#[test]
+fn cycles_end_inside_allocations_and_free_nothing_held() {
+    let heap = checkmark_heap();
     let mut m = heap.mutator();
     build_until_cycles_end_inside(&mut m);
 }
@@ -78,11 +84,7 @@ fn cycles_end_inside_allocations_and_free_nothing_held() {
 /// mark termination.
 #[test]
 fn two_mutators_park_in_allocations_for_one_termination() {
-    let checkmark = DebugFlags {
-        gccheckmark: true,
-        ..DebugFlags::default()
-    };
-    let heap = HeapBuilder::new().debug(checkmark).build().unwrap();
+    let heap = checkmark_heap();
     let threads: Vec<_> = (0..2)
         .map(|_| {
             let heap = heap.clone();
