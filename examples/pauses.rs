@@ -12,6 +12,10 @@ use std::time::{Duration, Instant};
 
 use tricolor::{GcArray, Heap, HeapBuilder, Member, Mutator, Root, Trace};
 
+#[path = "shared/rng.rs"]
+mod rng;
+use rng::Rng;
+
 #[derive(Trace, Default)]
 struct Node {
     next: Member<Node>,
@@ -21,16 +25,6 @@ struct Node {
 const LISTS: usize = 1 << 16;
 /// Bytes per node slot (header + two words + payload rounds to 48 B).
 const NODE_BYTES: usize = 48;
-
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
-}
 
 fn build_list(m: &Mutator, len: usize, seed: u64) -> Option<tricolor::Gc<'_, Node>> {
     let mut head = None;

@@ -3,9 +3,6 @@
 //! mark. Bounded in operations, never in time. Links are both `Member`s
 //! and `NanBox`es, so both slot kinds' barriers are exercised.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-
 use tricolor::{
     DebugFlags, Gc, GcArray, GlobalRoot, HeapBuilder, Member, Mutator, NanBox, NanValue, Root,
     Trace,
@@ -13,6 +10,12 @@ use tricolor::{
 
 mod common;
 use common::DropCounter;
+#[path = "common/census.rs"]
+mod census;
+use census::Census;
+#[path = "../examples/shared/rng.rs"]
+mod rng;
+use rng::Rng;
 
 #[derive(Trace)]
 struct Node {
@@ -24,27 +27,13 @@ struct Node {
     dropped: DropCounter,
 }
 
-/// Nodes made and nodes dropped: the difference is the nodes alive.
-#[derive(Default)]
-struct Census {
-    made: AtomicUsize,
-    dropped: Arc<AtomicUsize>,
-}
-
-impl Census {
-    fn alive(&self) -> usize {
-        self.made.load(Ordering::SeqCst) - self.dropped.load(Ordering::SeqCst)
-    }
-}
-
 fn node<'m>(m: &'m Mutator, id: u64, census: &Census) -> Gc<'m, Node> {
-    census.made.fetch_add(1, Ordering::SeqCst);
     m.alloc(Node {
         id,
         sum: checksum(id),
         next: Member::null(),
         side: NanBox::from_f64(0.0),
-        dropped: DropCounter(census.dropped.clone()),
+        dropped: census.made_one(),
     })
 }
 
@@ -61,19 +50,6 @@ fn verify(n: &Node) {
         "node {} corrupted: freed while reachable?",
         n.id
     );
-}
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> usize {
-        (self.next() % n) as usize
-    }
 }
 
 const SLOTS: usize = 64;
@@ -107,7 +83,7 @@ fn mutate(
     for op in 0..ops {
         {
             let g = graph.get(m);
-            let slot = &g[rng.below(SLOTS as u64)];
+            let slot = &g[rng.below(SLOTS)];
             match rng.below(7) {
                 0 | 1 => {
                     let id = seed << 32 | op as u64;
@@ -122,7 +98,7 @@ fn mutate(
                     // chain, store it into another node, then cut it from its
                     // old parent. Without the barrier's deletion half the
                     // marker can miss the moved subtree.
-                    let other = &g[rng.below(SLOTS as u64)];
+                    let other = &g[rng.below(SLOTS)];
                     if let (Some(mut parent), Some(b)) = (slot.get(), other.get()) {
                         for _ in 0..rng.below(24) {
                             match Gc::as_ref(parent).next.get() {
@@ -140,7 +116,7 @@ fn mutate(
                 5 => {
                     // Move a side link to another node and overwrite the old
                     // one with a number: the deletion is a non-pointer store.
-                    let other = &g[rng.below(SLOTS as u64)];
+                    let other = &g[rng.below(SLOTS)];
                     if let (Some(a), Some(b)) = (slot.get(), other.get()) {
                         let moved = a.side.get();
                         b.side.set(m, moved);

@@ -5,8 +5,6 @@
 //! Bounded in operations, never in time.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 
 use tricolor::{
     ByContent, DebugFlags, Gc, GcArray, GcMap, GcStr, GcVec, Heap, HeapBuilder, Member, Mutator,
@@ -15,6 +13,12 @@ use tricolor::{
 
 mod common;
 use common::DropCounter;
+#[path = "common/census.rs"]
+mod census;
+use census::Census;
+#[path = "../examples/shared/rng.rs"]
+mod rng;
+use rng::Rng;
 
 #[derive(Trace)]
 struct Node {
@@ -27,26 +31,13 @@ fn checksum(id: u64) -> u64 {
     id.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xDEAD_BEEF
 }
 
-/// Nodes made and nodes dropped.
-#[derive(Default)]
-struct Census {
-    made: AtomicUsize,
-    dropped: Arc<AtomicUsize>,
-}
-
-impl Census {
-    fn alive(&self) -> usize {
-        self.made.load(Ordering::SeqCst) - self.dropped.load(Ordering::SeqCst)
-    }
-
-    fn node<'m>(&self, m: &'m Mutator, id: u64) -> Gc<'m, Node> {
-        self.made.fetch_add(1, Ordering::SeqCst);
-        m.alloc(Node {
-            id,
-            sum: checksum(id),
-            dropped: DropCounter(self.dropped.clone()),
-        })
-    }
+/// A new node `id`, counted in `census`.
+fn node<'m>(census: &Census, m: &'m Mutator, id: u64) -> Gc<'m, Node> {
+    m.alloc(Node {
+        id,
+        sum: checksum(id),
+        dropped: census.made_one(),
+    })
 }
 
 /// Fail unless `n` is node `id`, intact (a freed and reused object shows
@@ -88,7 +79,7 @@ fn pop_remove_and_truncate_release_what_they_remove() {
         let v = Gc::as_ref(v.get(&m));
         (0..6)
             .map(|id| {
-                let n = census.node(&m, id);
+                let n = node(&census, &m, id);
                 v.push(&m, Some(n));
                 Weak::new(&m, n)
             })
@@ -132,7 +123,7 @@ fn methods_on_a_gc_of_a_container_are_the_containers() {
     let census = Census::default();
     let list: Gc<'_, GcVec<Member<Node>>> = m.alloc(GcVec::new());
     for id in 0..5 {
-        list.push(&m, Some(census.node(&m, id)));
+        list.push(&m, Some(node(&census, &m, id)));
     }
     assert_eq!(list.len(), 5);
     verify(&list.get(3).unwrap().unwrap(), 3);
@@ -173,7 +164,7 @@ fn as_array_is_the_backing_array_while_the_vector_fills_it() {
             }
             let array = v.as_array().expect("the vector fills its array");
             assert_eq!(array.len(), v.len());
-            array[id as usize].set(&m, Some(census.node(&m, id)));
+            array[id as usize].set(&m, Some(node(&census, &m, id)));
         }
         m.safepoint(); // a full collection, every time
     }
@@ -192,7 +183,11 @@ fn map_remove_and_overwrite_release_keys_and_values() {
     let map = m.root(m.alloc(GcMap::<Member<Node>, Member<Node>>::new()));
     let (key, old, new) = {
         let map = Gc::as_ref(map.get(&m));
-        let (k, a, b) = (census.node(&m, 1), census.node(&m, 2), census.node(&m, 3));
+        let (k, a, b) = (
+            node(&census, &m, 1),
+            node(&census, &m, 2),
+            node(&census, &m, 3),
+        );
         assert!(map.insert(&m, Some(k), Some(a)).is_none());
         verify(&map.insert(&m, Some(k), Some(b)).unwrap().unwrap(), 2);
         (Weak::new(&m, k), Weak::new(&m, a), Weak::new(&m, b))
@@ -228,7 +223,7 @@ fn growth_keeps_every_element_under_gcstress() {
     for id in 0..N {
         {
             let b = Gc::as_ref(both.get(&m));
-            let n = census.node(&m, id);
+            let n = node(&census, &m, id);
             b.list.push(&m, Some(n));
             b.by_id.insert(&m, id, Some(n));
         }
@@ -266,16 +261,6 @@ struct Shadow {
     by_name: HashMap<u64, u64>,
 }
 
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
-}
-
 fn check(c: &Containers, s: &Shadow) {
     assert_eq!(c.list.len(), s.list.len());
     for (n, &id) in c.list.iter().zip(&s.list) {
@@ -308,7 +293,7 @@ fn step(m: &Mutator, c: &Containers, s: &mut Shadow, census: &Census, rng: &mut 
     let len = s.list.len();
     match rng.below(12) {
         0 | 1 => {
-            c.list.push(m, Some(census.node(m, id)));
+            c.list.push(m, Some(node(census, m, id)));
             s.list.push(id);
         }
         2 if len > 0 => {
@@ -316,7 +301,7 @@ fn step(m: &Mutator, c: &Containers, s: &mut Shadow, census: &Census, rng: &mut 
         }
         3 => {
             let i = rng.below(len + 1);
-            c.list.insert(m, i, Some(census.node(m, id)));
+            c.list.insert(m, i, Some(node(census, m, id)));
             s.list.insert(i, id);
         }
         4 if len > 0 => {
@@ -325,7 +310,7 @@ fn step(m: &Mutator, c: &Containers, s: &mut Shadow, census: &Census, rng: &mut 
         }
         5 if len > 0 => {
             let i = rng.below(len);
-            c.list.set(m, i, Some(census.node(m, id)));
+            c.list.set(m, i, Some(node(census, m, id)));
             s.list[i] = id;
         }
         6 if len > 0 => {
@@ -344,7 +329,7 @@ fn step(m: &Mutator, c: &Containers, s: &mut Shadow, census: &Census, rng: &mut 
         7 | 8 => {
             let k = rng.below(64) as u64;
             let name = m.alloc_str(&format!("k{k}"));
-            let old = c.by_name.insert(m, Some(name), Some(census.node(m, id)));
+            let old = c.by_name.insert(m, Some(name), Some(node(census, m, id)));
             assert_eq!(old.map(|n| n.unwrap().id), s.by_name.insert(k, id));
         }
         9 => {
@@ -355,7 +340,7 @@ fn step(m: &Mutator, c: &Containers, s: &mut Shadow, census: &Census, rng: &mut 
         }
         10 => {
             if rng.below(2) == 0 {
-                c.values.push(m, NanValue::from_gc(census.node(m, id)));
+                c.values.push(m, NanValue::from_gc(node(census, m, id)));
                 s.values.push(Err(id));
             } else {
                 c.values.push(m, NanValue::from_f64(id as f64));
