@@ -117,38 +117,25 @@ struct DebugKey {
     apply: fn(&mut DebugFlags, &str) -> Option<()>,
 }
 
+/// The entry for an on/off key: its name is the `DebugFlags` field it sets.
+macro_rules! switch_key {
+    ($field:ident) => {
+        DebugKey {
+            name: stringify!($field),
+            expected: concat!(stringify!($field), "=0 or ", stringify!($field), "=1"),
+            apply: |f, v| switch(v).map(|on| f.$field = on),
+        }
+    };
+}
+
 /// The keys `GCDEBUG` understands, in the order the docs list them.
 const DEBUG_KEYS: &[DebugKey] = &[
-    DebugKey {
-        name: "gctrace",
-        expected: "gctrace=0 or gctrace=1",
-        apply: |f, v| switch(v).map(|on| f.gctrace = on),
-    },
-    DebugKey {
-        name: "gcstress",
-        expected: "gcstress=0 or gcstress=1",
-        apply: |f, v| switch(v).map(|on| f.gcstress = on),
-    },
-    DebugKey {
-        name: "gcstoptheworld",
-        expected: "gcstoptheworld=0 or gcstoptheworld=1",
-        apply: |f, v| switch(v).map(|on| f.gcstoptheworld = on),
-    },
-    DebugKey {
-        name: "gccheckmark",
-        expected: "gccheckmark=0 or gccheckmark=1",
-        apply: |f, v| switch(v).map(|on| f.gccheckmark = on),
-    },
-    DebugKey {
-        name: "gccensus",
-        expected: "gccensus=0 or gccensus=1",
-        apply: |f, v| switch(v).map(|on| f.gccensus = on),
-    },
-    DebugKey {
-        name: "gcpacertrace",
-        expected: "gcpacertrace=0 or gcpacertrace=1",
-        apply: |f, v| switch(v).map(|on| f.gcpacertrace = on),
-    },
+    switch_key!(gctrace),
+    switch_key!(gcstress),
+    switch_key!(gcstoptheworld),
+    switch_key!(gccheckmark),
+    switch_key!(gccensus),
+    switch_key!(gcpacertrace),
     DebugKey {
         name: "stallwarn",
         expected: "stallwarn=<milliseconds> (0 for never)",
