@@ -34,11 +34,10 @@ impl Mutator {
         }
         self.flush_barrier();
         if self.marking.get() && !inner.world.stop_requested() && !inner.debug.gcstress {
-            // Past the assist threshold while marking: pay for what this
-            // thread allocated since its last assist, as a running mutator,
-            // so a stop-the-world phase waits for the bounded assist to end.
-            let taken = self.with_cache(|c| c.bytes_taken());
-            inner.assist(taken.saturating_sub(self.assist_base.replace(taken)));
+            // Past the assist threshold while marking: assist as a running
+            // mutator, so a stop-the-world phase waits for the bounded
+            // assist to end.
+            self.assist_for_allocation();
             if !inner.world.stop_requested() {
                 return;
             }
@@ -75,14 +74,21 @@ impl Mutator {
     /// thread's roots are unscanned, since the mark cannot end before its
     /// next safepoint then.
     fn assist_in_allocation(&self) {
+        self.assist_for_allocation();
         let inner = self.heap.inner();
-        let taken = self.with_cache(|c| c.bytes_taken());
-        inner.assist(taken.saturating_sub(self.assist_base.replace(taken)));
         if self.shared.roots_pending.load(Ordering::Acquire) {
             return;
         }
         self.flush_barrier();
         inner.wait_at_goal();
+    }
+
+    /// Pay, with mark work, for what this thread allocated since its last
+    /// assist (`HeapInner::assist`).
+    fn assist_for_allocation(&self) {
+        let taken = self.with_cache(|c| c.bytes_taken());
+        let since = taken.saturating_sub(self.assist_base.replace(taken));
+        self.heap.inner().assist(since);
     }
 
     /// Wait out a mark termination here, at the end of an allocation,
