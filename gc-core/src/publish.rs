@@ -61,6 +61,13 @@ struct Tally {
     count: usize,
 }
 
+impl Tally {
+    /// Whether `addr` lies in this tally's heap.
+    fn covers(&self, addr: usize) -> bool {
+        addr.wrapping_sub(self.start) < self.len
+    }
+}
+
 thread_local! {
     /// One tally per heap this thread has a mutator for.
     static TALLIES: RefCell<Vec<Tally>> = const { RefCell::new(Vec::new()) };
@@ -112,11 +119,7 @@ pub(crate) fn detach(range: (usize, usize)) {
 pub(crate) fn note_unpublished(addr: usize) {
     UNPUBLISHED.with(|n| n.set(n.get() + 1));
     TALLIES.with(|t| {
-        if let Some(e) = t
-            .borrow_mut()
-            .iter_mut()
-            .find(|e| addr.wrapping_sub(e.start) < e.len)
-        {
+        if let Some(e) = t.borrow_mut().iter_mut().find(|e| e.covers(addr)) {
             e.count += 1;
         }
     });
@@ -167,10 +170,7 @@ fn take_off_tally(m: &Mutator, found: &[usize]) -> bool {
     TALLIES.with(|t| {
         let mut t = t.borrow_mut();
         for &p in found {
-            if let Some(e) = t
-                .iter_mut()
-                .find(|e| e.count > 0 && p.wrapping_sub(e.start) < e.len)
-            {
+            if let Some(e) = t.iter_mut().find(|e| e.count > 0 && e.covers(p)) {
                 e.count -= 1;
                 UNPUBLISHED.with(|n| n.set(n.get() - 1));
             }
