@@ -3,8 +3,9 @@
 //! mutators, root and weak tables, pacer state and the counters behind
 //! [`GcStats`]. Building one is in `builder.rs`, the cycle in `cycle.rs`.
 //!
-//! Invariants: the marking flag changes only with the world stopped (so a
-//! running mutator's cached copy is exact); a root set is scanned once per
+//! Invariants: the marking flag changes only with the world stopped (a
+//! mutator reads it again whenever it parks, at a safepoint or in an
+//! allocation, so its cached copy is exact while it runs); a root set is scanned once per
 //! cycle, by its owner at a safepoint or by a worker holding its `running`
 //! lock.
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};

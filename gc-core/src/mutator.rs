@@ -106,6 +106,9 @@ pub struct Mutator {
     barrier: WriteBarrier,
     /// `shared.poll`, one pointer away: `safepoint_needed` is one load.
     poll: Arc<AtomicBool>,
+    /// `shared.alloc_poll`, one pointer away: the allocation's poll is one
+    /// load.
+    alloc_poll: Arc<AtomicBool>,
     _not_send: PhantomData<*mut ()>,
 }
 
@@ -133,7 +136,7 @@ impl Mutator {
             cache: Arc::new(Mutex::new(cache)),
             roots_pending: AtomicBool::new(false),
             poll: poll.clone(),
-            alloc_poll,
+            alloc_poll: alloc_poll.clone(),
             running: Mutex::new(true),
             info: MutatorInfo::current(std::panic::Location::caller()),
         });
@@ -146,11 +149,13 @@ impl Mutator {
             shared,
             cache: RefCell::new(Some(guard)),
             // Read after `enter_running`: the flag cannot change until this
-            // mutator stops running again.
+            // mutator stops running or parks in an allocation, and both
+            // read it again.
             marking: Cell::new(inner.marking()),
             assist_base: Cell::new(0),
             barrier: WriteBarrier::new(inner.alloc.range()),
             poll,
+            alloc_poll,
             _not_send: PhantomData,
         }
     }
@@ -307,7 +312,7 @@ impl Mutator {
     /// word (`MutatorShared::alloc_poll`).
     #[inline(always)]
     fn allocation_poll(&self) {
-        if self.shared.alloc_poll.load(Ordering::Relaxed) {
+        if self.alloc_poll.load(Ordering::Relaxed) {
             self.allocation_poll_slow();
         }
     }

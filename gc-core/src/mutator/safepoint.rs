@@ -56,7 +56,7 @@ impl Mutator {
 
     #[cold]
     pub(super) fn allocation_poll_slow(&self) {
-        self.shared.alloc_poll.store(false, Ordering::Relaxed);
+        self.alloc_poll.store(false, Ordering::Relaxed);
         let inner = self.heap.inner();
         if self.marking.get() && !inner.world.stop_requested() && inner.alloc.over_trigger() {
             self.assist_in_allocation();
