@@ -138,3 +138,54 @@ fn derive_names_cannot_be_captured_by_user_names() {
     assert_eq!(member.get().unwrap().value, 9);
     assert!(matches!(List::Nil, List::Nil));
 }
+
+/// `copy_from` checks only that the source slot is in the mutator's heap
+/// instead of decoding its word: a source in another heap, or outside any
+/// heap holding another heap's pointer, takes the full store and is refused;
+/// a copy within the heap moves the pointer.
+#[test]
+fn copy_from_refuses_what_set_refuses() {
+    fn slots(m: &tricolor::Mutator) -> Gc<'_, Slots> {
+        m.alloc(Slots {
+            member: Member::null(),
+            boxed: NanBox::from_f64(0.0),
+        })
+    }
+    let (a, b) = (heap(), heap());
+    let (ma, mb) = (a.mutator(), b.mutator());
+    let (in_a, in_b) = (slots(&ma), slots(&mb));
+    let target_b = mb.alloc(Leaf { value: 2 });
+    in_b.member.set(&mb, Some(target_b));
+    in_b.boxed.set(&mb, NanValue::from_gc(target_b));
+    let msg = panic_message(|| in_a.member.copy_from(&ma, &in_b.member));
+    assert!(msg.contains("another heap"), "{msg}");
+    let msg = panic_message(|| in_a.boxed.copy_from(&ma, &in_b.boxed));
+    assert!(msg.contains("another heap"), "{msg}");
+    let outside = NanBox::new(NanValue::from_gc(target_b));
+    let msg = panic_message(|| in_a.boxed.copy_from(&ma, &outside));
+    assert!(msg.contains("another heap"), "{msg}");
+    // The refused slot, moved into heap B's object, is published there.
+    mb.alloc(Slots {
+        member: Member::null(),
+        boxed: outside,
+    });
+    // Heap B's own mutator may not store into heap A's slot either.
+    let msg = panic_message(|| in_a.boxed.copy_from(&mb, &in_b.boxed));
+    assert!(msg.contains("NanBox store into a slot"), "{msg}");
+    let msg = panic_message(|| in_a.boxed.set_f64(&mb, 1.0));
+    assert!(msg.contains("NanBox store into a slot"), "{msg}");
+    assert!(in_a.member.is_null() && in_a.boxed.get().as_gc().is_none());
+
+    let target_a = ma.alloc(Leaf { value: 1 });
+    let other_a = slots(&ma);
+    other_a.member.set(&ma, Some(target_a));
+    other_a.boxed.set(&ma, NanValue::from_gc(target_a));
+    in_a.member.copy_from(&ma, &other_a.member);
+    in_a.boxed.copy_from(&ma, &other_a.boxed);
+    assert_eq!(in_a.member.get().unwrap().value, 1);
+    assert_eq!(in_a.boxed.get().as_gc().unwrap().value, 1);
+    in_a.boxed.set_f64(&ma, f64::NAN);
+    assert!(f64::from_bits(in_a.boxed.get().bits()).is_nan());
+    in_a.boxed.set_bits(&ma, 0x7FF8_0000_0000_0001);
+    assert_eq!(in_a.boxed.get().bits(), 0x7FF8_0000_0000_0001);
+}

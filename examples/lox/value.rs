@@ -193,23 +193,22 @@ impl Slot {
     }
 
     /// Copy `src` into this slot (`set(m, src.get())`, without decoding
-    /// the value and encoding it again).
+    /// the value: a slot of the heap needs no check of what it holds).
     #[inline(always)]
     pub fn copy_from(&self, m: &Mutator, src: &Slot) {
-        self.word.set(m, src.word.get());
+        self.word.copy_from(m, &src.word);
     }
 
     /// Store the number `n` (`set(m, Value::Number(n))`, without the match).
     #[inline(always)]
     pub fn set_number(&self, m: &Mutator, n: f64) {
-        self.word.set(m, NanValue::from_f64(n));
+        self.word.set_f64(m, n);
     }
 
     /// Store a boolean.
     #[inline(always)]
     pub fn set_bool(&self, m: &Mutator, b: bool) {
-        self.word
-            .set(m, NanValue::from_bits(if b { TAG_TRUE } else { TAG_FALSE }));
+        self.word.set_bits(m, if b { TAG_TRUE } else { TAG_FALSE });
     }
 
     /// Store `value` (through the write barrier for objects).

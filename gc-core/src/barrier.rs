@@ -24,7 +24,10 @@
 //! # The one store
 //! [`store`] is the only code that writes a pointer into a slot: `Member`,
 //! `NanBox`, array elements (which are `Member`s or `NanBox`es), `Root`,
-//! `GlobalRoot` and `Weak` all call it. Whatever the new value is (a
+//! `GlobalRoot` and `Weak` all call it, or for object slots one of its
+//! two cheaper forms: [`copy`] from another slot of the heap (which holds
+//! no foreign pointer, so the new target needs no check) and
+//! [`store_non_pointer`] (no new target at all). Whatever the new value is (a
 //! pointer, null, a number), it first checks that the slot belongs to the
 //! mutator's heap ([`Place`]): an object slot must lie inside the heap's
 //! reservation, a root must belong to this mutator, a global or weak slot to
@@ -104,6 +107,66 @@ pub(crate) fn store(
             .shade_pair(m, address(slot.load(Ordering::Relaxed)), target);
     }
     slot.store(new, Ordering::Release);
+}
+
+/// Copy the word of `src` into `dst`, both object slots, for mutator `m`:
+/// [`store`] of `src`'s word, with the target check replaced by a check
+/// that `src` lies in `m`'s heap too, which is cheaper than decoding the
+/// word. Every slot inside a heap points into that heap, because every
+/// write into it is a `store` (which checks the target) or a publication
+/// at construction (which checks it too, `publish.rs`). The one exception
+/// is a construction-time slot the user moved into an existing object
+/// without the barrier (through a `RefCell`, say): it is counted as
+/// unpublished, so its thread aborts at its next safepoint, before the
+/// foreign target's heap can start a cycle, and a marker that meets a copy
+/// of it aborts on a pointer that is not its heap's (`mark.rs`). A `src`
+/// outside the heap (a slot not yet moved into an object) takes the full
+/// `store`.
+///
+/// # Panics
+/// As [`store`].
+#[inline(always)]
+#[track_caller]
+pub(crate) fn copy(
+    m: &Mutator,
+    what: &'static str,
+    dst: &AtomicUsize,
+    src: &AtomicUsize,
+    address: fn(usize) -> usize,
+) {
+    let new = src.load(Ordering::Acquire);
+    if !m.barrier().in_heap(src as *const AtomicUsize as usize) {
+        return store(m, Place::Object(what), dst, new, address);
+    }
+    check_owner(m, Place::Object(what), dst as *const AtomicUsize as usize);
+    if m.marking() {
+        m.barrier()
+            .shade_pair(m, address(dst.load(Ordering::Relaxed)), address(new));
+    }
+    dst.store(new, Ordering::Release);
+}
+
+/// [`store`] of a word that holds no pointer (a number, a tag): the slot's
+/// ownership check and the deletion half of the barrier only.
+///
+/// # Panics
+/// If `dst` is not inside an object of `m`'s heap.
+#[inline(always)]
+#[track_caller]
+pub(crate) fn store_non_pointer(
+    m: &Mutator,
+    what: &'static str,
+    dst: &AtomicUsize,
+    new: usize,
+    address: fn(usize) -> usize,
+) {
+    debug_assert_eq!(address(new), 0, "store_non_pointer of a pointer");
+    check_owner(m, Place::Object(what), dst as *const AtomicUsize as usize);
+    if m.marking() {
+        m.barrier()
+            .shade_pair(m, address(dst.load(Ordering::Relaxed)), 0);
+    }
+    dst.store(new, Ordering::Release);
 }
 
 /// Panic unless `place` belongs to `m` (its heap, or itself for a root);

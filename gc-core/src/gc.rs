@@ -281,6 +281,18 @@ impl<T: Trace + 'static> Member<T> {
         let new = value.map_or(0, Gc::base);
         barrier::store(m, Place::Object("Member"), &self.slot, new, |w| w);
     }
+
+    /// Copy `src`'s target into this slot: `set(m, src.get())`, cheaper
+    /// when `src` is a slot of the same heap (its target needs no check
+    /// then).
+    ///
+    /// # Panics
+    /// As [`set`](Member::set).
+    #[inline(always)]
+    #[track_caller]
+    pub fn copy_from(&self, m: &Mutator, src: &Member<T>) {
+        barrier::copy(m, "Member", &self.slot, &src.slot, |w| w);
+    }
 }
 
 impl<T: Trace + 'static> From<Gc<'_, T>> for Member<T> {

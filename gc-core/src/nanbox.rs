@@ -276,6 +276,44 @@ impl<T: Trace + 'static> NanBox<T> {
             address,
         );
     }
+
+    /// Store the number `n` (NaNs canonical, see [`NanValue::from_f64`]):
+    /// `set(m, NanValue::from_f64(n))`, without checking the new word for
+    /// a pointer.
+    ///
+    /// # Panics
+    /// If this `NanBox` is not inside an object of `m`'s heap.
+    #[inline(always)]
+    #[track_caller]
+    pub fn set_f64(&self, m: &Mutator, n: f64) {
+        let bits = NanValue::<T>::from_f64(n).bits as usize;
+        barrier::store_non_pointer(m, "NanBox", &self.word, bits, address);
+    }
+
+    /// Store the non-pointer word `bits`: `set(m, NanValue::from_bits(bits))`
+    /// with no check of the new word at run time when `bits` is a constant
+    /// (a tag).
+    ///
+    /// # Panics
+    /// If this `NanBox` is not inside an object of `m`'s heap, or `bits`
+    /// has the pointer pattern.
+    #[inline(always)]
+    #[track_caller]
+    pub fn set_bits(&self, m: &Mutator, bits: u64) {
+        let bits = NanValue::<T>::from_bits(bits).bits as usize;
+        barrier::store_non_pointer(m, "NanBox", &self.word, bits, address);
+    }
+
+    /// Copy `src`'s word into this slot: `set(m, src.get())`, cheaper when
+    /// `src` is a slot of the same heap (its word needs no check then).
+    ///
+    /// # Panics
+    /// As [`set`](NanBox::set).
+    #[inline(always)]
+    #[track_caller]
+    pub fn copy_from(&self, m: &Mutator, src: &NanBox<T>) {
+        barrier::copy(m, "NanBox", &self.word, &src.word, address);
+    }
 }
 
 impl<'a, T: Trace + 'static> From<NanValue<'a, T>> for NanBox<T> {
