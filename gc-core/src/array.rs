@@ -9,11 +9,19 @@
 //! field, and the marker reads it without racing. Growing is done as Go does
 //! with slices: allocate a longer array, copy, and let the old one die.
 //!
-//! Layout: the object value is `GcArray<T>` (a length word and a pointer to
-//! the first element) immediately followed by `len` elements. Initialisation writes the length after each
+//! Layout: the object value is `GcArray<T>` (a length word) immediately
+//! followed by `len` elements. Initialisation writes the length after each
 //! element, so an initialiser that panics leaves an object whose recorded
 //! length covers exactly the elements that exist; it is unreachable and
 //! its destructor drops those.
+//!
+//! Reading an element is one load after the bounds check: the elements'
+//! address is computed from the array's, not loaded from a pointer field.
+//! A pointer derived from `&self` would only cover the length word, so the
+//! computed address takes the exposed provenance of the heap's memory
+//! (`ptr::with_exposed_provenance`), the same provenance every `Gc` gets
+//! from its address (`gc.rs`): the heap's mapping is exposed when the
+//! allocator turns its base into an integer.
 
 use std::ops::Deref;
 
@@ -43,17 +51,9 @@ use crate::trace::Trace;
 #[repr(C)]
 pub struct GcArray<T> {
     len: usize,
-    /// The first element, derived from the raw pointer to the whole object
-    /// (a pointer derived from `&self` would only cover the fields above).
-    data: *mut T,
+    /// Where the elements start; they are reached through `elems_ptr`.
     elems: [T; 0],
 }
-
-// SAFETY: `data` points into the array's own object; sending or sharing the
-// array sends or shares its elements, so the usual bounds on T apply.
-unsafe impl<T: Send> Send for GcArray<T> {}
-// SAFETY: as above.
-unsafe impl<T: Sync> Sync for GcArray<T> {}
 
 impl<T> GcArray<T> {
     /// Bytes the value of an array of `len` elements needs.
@@ -73,12 +73,19 @@ impl<T> GcArray<T> {
         unsafe {
             (*value).len = 0;
             let elems = std::ptr::addr_of_mut!((*value).elems) as *mut T;
-            (*value).data = elems;
             for i in 0..len {
                 elems.add(i).write(f(i));
                 (*value).len = i + 1;
             }
         }
+    }
+
+    /// The first element, with the provenance of the heap's memory (module
+    /// comment).
+    #[inline(always)]
+    fn elems_ptr(&self) -> *mut T {
+        let addr = self as *const GcArray<T> as usize + std::mem::offset_of!(GcArray<T>, elems);
+        std::ptr::with_exposed_provenance_mut(addr)
     }
 }
 
@@ -86,22 +93,20 @@ impl<T> Deref for GcArray<T> {
     type Target = [T];
     fn deref(&self) -> &[T] {
         // SAFETY: `len` elements follow the length word (module comment), all
-        // initialised, and live as long as the object.
-        unsafe { std::slice::from_raw_parts(self.data, self.len) }
+        // initialised, and live as long as the object; the pointer has the
+        // provenance of the heap's memory, which covers them.
+        unsafe { std::slice::from_raw_parts(self.elems_ptr(), self.len) }
     }
 }
 
 impl<T> Drop for GcArray<T> {
     fn drop(&mut self) {
         if std::mem::needs_drop::<T>() {
-            // `data` was derived from the pointer to the whole object when
-            // it was initialised, so it covers the elements (a pointer from
-            // the zero-length `elems` field would not).
+            let elems = std::ptr::slice_from_raw_parts_mut(self.elems_ptr(), self.len);
             // SAFETY: the first `len` elements are initialised and this is
-            // their only drop (the sweeper drops each object once).
-            unsafe {
-                std::ptr::drop_in_place(std::ptr::slice_from_raw_parts_mut(self.data, self.len))
-            }
+            // their only drop (the sweeper drops each object once); the
+            // pointer has the heap memory's provenance, which covers them.
+            unsafe { std::ptr::drop_in_place(elems) }
         }
     }
 }
