@@ -1,0 +1,1050 @@
+//! The interpreter loop: `Vm::execute` runs instructions until a safepoint,
+//! the script's end or a runtime error; `Interp::dispatch`, its `match` on
+//! the opcode, says where each instruction's semantics are.
+//!
+//! Speed comes from keeping the running frame in registers. `execute`
+//! builds an `Interp` in its own stack frame: the running frame's `ip`,
+//! `base`, closure, code and constants, the stack's array and top, the
+//! frame count, and borrows of the active frames and the call cache. Its
+//! heap pointers are `'m` borrows of the mutator, all dead when `execute`
+//! returns, which it does before every safepoint (so `run` can take one).
+//! The instructions are `#[inline(always)]` methods of `Interp` returning
+//! `Result<_, Exit>`:
+//! an `Err` leaves the loop through `?`, for a safepoint, the script's end
+//! or an error, and `execute` then saves the frames.
+//!
+//! Invariants that keep the loop as fast as the macros it replaced:
+//! - `Interp` never escapes: no method taking it is out of line, and cold
+//!   paths (errors, growing the stack, natives, allocating instructions)
+//!   take the fields they need by value. So LLVM splits it into scalars
+//!   held in registers, as it did the loop's locals.
+//! - The frames and the call cache are `execute`'s locals that `Interp`
+//!   borrows, not its fields: their address goes out of line
+//!   (`save_frames`), and LLVM does not split a struct whose address
+//!   escapes.
+//! - The stack is a one-word `&GcArray` (see `mod.rs`), taken again only
+//!   from `grow_stack`.
+//! - Every heap store is a barriered `set` or `copy_from`.
+
+use std::cmp::Ordering::{Greater, Less};
+use std::convert::Infallible;
+use std::sync::atomic::Ordering::Relaxed;
+
+use tricolor::{Gc, GcArray, Member, Mutator};
+
+use super::{error, grow_stack, CallFrame, Exit, Vm, VmState, FRAMES_MAX};
+use crate::chunk::op;
+use crate::object::{self, Class, Closure, Instance, NativeFn, Obj, Upvalue, CLOSED};
+use crate::value::{Slot, Value};
+
+// The arithmetic instructions' errors.
+const NUMBERS: &str = "Operands must be numbers.";
+const NUMBERS_OR_STRINGS: &str = "Operands must be two numbers or two strings.";
+
+/// `execute`'s state: the running frame and what it needs at hand.
+pub(super) struct Interp<'m, 'v> {
+    pub(super) m: &'m Mutator,
+    /// For what is not cached here: output, the interner, natives.
+    pub(super) vm: &'v mut Vm,
+    pub(super) state: &'m VmState,
+    /// The closure of frame `i` at index `i`: the frames' roots.
+    pub(super) frame_closures: &'m GcArray<Member<Obj>>,
+    pub(super) globals: &'m GcArray<Slot>,
+    /// The stack's array, until it grows.
+    pub(super) stack: &'m GcArray<Slot>,
+    /// Stack top: the index of the first free slot.
+    pub(super) sp: usize,
+    /// The running frame: next instruction, stack index of its slot 0,
+    /// closure, and the closure's code and constants.
+    pub(super) ip: usize,
+    pub(super) base: usize,
+    pub(super) closure: &'m Closure,
+    pub(super) code: &'m [u8],
+    pub(super) consts: &'m [Slot],
+    /// The active frames (the running one's `ip` is stale), with what
+    /// each closure caches, so a return need not walk closure ->
+    /// function -> code again; `Vm::frames` holds their `ip` and `base`
+    /// only between runs of `execute`.
+    pub(super) frames: &'v mut [Frame<'m>; FRAMES_MAX],
+    /// How many frames are active.
+    pub(super) depth: usize,
+    pub(super) call_cache: &'v mut CallCache<'m>,
+}
+
+impl Vm {
+    /// Run instructions until a safepoint, the end, or an error. Pointers
+    /// into the heap are cached for speed; they all die when this returns.
+    pub(super) fn execute<'m>(&mut self, m: &'m Mutator) -> Exit {
+        let state: &'m VmState = Gc::as_ref(self.state.get(m));
+        let frame_closures = state.frames();
+        let first = Code::of_frame(frame_closures, 0);
+        let mut frames: [Frame<'m>; FRAMES_MAX] = [Frame {
+            ip: 0,
+            base: 0,
+            code: first,
+        }; FRAMES_MAX];
+        // This set-up order measured best, through the loop's register
+        // allocation: declaring `call_cache` after the loop filling
+        // `frames` made fib ~25% slower, and taking `globals`, `stack` and
+        // `sp` before `frames` made the loop run ~8% more instructions.
+        let mut call_cache: CallCache<'m> = [(None, first); CALL_CACHE];
+        for (i, (frame, saved)) in frames.iter_mut().zip(&self.frames).enumerate() {
+            *frame = Frame {
+                ip: saved.ip,
+                base: saved.base,
+                code: Code::of_frame(frame_closures, i),
+            };
+        }
+        let depth = self.frames.len();
+        let sp = self.sp;
+        let mut interp = Interp {
+            m,
+            vm: self,
+            state,
+            frame_closures,
+            globals: state.globals(),
+            stack: state.stack(),
+            sp,
+            ip: 0,
+            base: 0,
+            closure: first.closure,
+            code: first.code,
+            consts: first.consts,
+            frames: &mut frames,
+            depth,
+            call_cache: &mut call_cache,
+        };
+        interp.load_frame();
+        let Err(exit) = interp.dispatch();
+        match exit {
+            Exit::Done => {
+                interp.vm.frames.clear();
+                interp.vm.sp = 0;
+            }
+            // Kept where `run`, the error report and the next `execute`
+            // find them.
+            _ => {
+                interp.frames[(interp.depth - 1) % FRAMES_MAX].ip = interp.ip;
+                let active = &interp.frames[..interp.depth];
+                interp.vm.save_frames(active, interp.sp);
+            }
+        }
+        exit
+    }
+
+    /// Keep the frames and stack top of an `execute` that is returning.
+    #[inline(never)]
+    fn save_frames(&mut self, frames: &[Frame<'_>], sp: usize) {
+        self.frames.clear();
+        self.frames.extend(frames.iter().map(|f| CallFrame {
+            ip: f.ip,
+            base: f.base,
+        }));
+        self.sp = sp;
+    }
+}
+
+impl<'m> Interp<'m, '_> {
+    /// The loop; it leaves only by an `Err`.
+    #[inline(always)]
+    fn dispatch(&mut self) -> Result<Infallible, Exit> {
+        let m = self.m;
+        loop {
+            match self.read_byte() {
+                op::CONSTANT => {
+                    let constant = self.read_constant_slot();
+                    self.push_slot(constant)?;
+                }
+                op::NIL => self.push(Value::Nil)?,
+                op::TRUE => self.push(Value::Bool(true))?,
+                op::FALSE => self.push(Value::Bool(false))?,
+                op::POP => self.sp -= 1,
+                op::GET_LOCAL => {
+                    let slot = self.read_byte() as usize;
+                    // Room first: the stack may move to a new array.
+                    self.ensure_room()?;
+                    self.stack[self.sp].copy_from(m, &self.stack[self.base + slot]);
+                    self.sp += 1;
+                }
+                op::SET_LOCAL => {
+                    let slot = self.read_byte() as usize;
+                    self.stack[self.base + slot].copy_from(m, self.top());
+                }
+                op::GET_GLOBAL => {
+                    let value = self.defined_global()?;
+                    self.push_slot(value)?;
+                }
+                op::DEFINE_GLOBAL => {
+                    self.ip += 1; // The name's constant, for errors only.
+                    let slot = self.read_short();
+                    self.sp -= 1;
+                    self.globals[slot].copy_from(m, &self.stack[self.sp]);
+                }
+                op::SET_GLOBAL => self.defined_global()?.copy_from(m, self.top()),
+                op::GET_UPVALUE => {
+                    let index = self.read_byte() as usize;
+                    self.get_upvalue(index)?;
+                }
+                op::SET_UPVALUE => {
+                    let index = self.read_byte() as usize;
+                    self.set_upvalue(index);
+                }
+                op::GET_PROPERTY => {
+                    let name = self.read_string();
+                    self.get_property(name, self.sp - 1, self.sp - 1)?;
+                }
+                op::SET_PROPERTY => {
+                    let name = self.read_string();
+                    self.set_property(name, self.sp - 2)?;
+                    // The assigned value replaces the instance as the result.
+                    self.sp -= 1;
+                    self.stack[self.sp - 1].copy_from(m, &self.stack[self.sp]);
+                }
+                op::GET_THIS_PROPERTY => {
+                    let name = self.read_string();
+                    self.ensure_room()?;
+                    self.get_property(name, self.base, self.sp)?;
+                    self.sp += 1;
+                }
+                op::SET_THIS_PROPERTY => {
+                    let name = self.read_string();
+                    self.set_property(name, self.base)?;
+                }
+                op::GET_SUPER => {
+                    let name = self.read_string();
+                    self.get_super(name)?;
+                }
+                op::EQUAL => {
+                    let equal = self.peek(1).equals(self.peek(0));
+                    self.sp -= 1;
+                    self.top().set(m, Value::Bool(equal));
+                }
+                op::GREATER => self.binary(Slot::set_bool, |a, b| a > b)?,
+                op::LESS => self.binary(Slot::set_bool, |a, b| a < b)?,
+                // `!(a < b)`: true when either is NaN.
+                op::NOT_LESS => {
+                    self.binary(Slot::set_bool, |a, b| a.partial_cmp(&b) != Some(Less))?;
+                }
+                op::NOT_GREATER => {
+                    self.binary(Slot::set_bool, |a, b| a.partial_cmp(&b) != Some(Greater))?;
+                }
+                op::LESS_CONSTANT => {
+                    self.binary_constant(Slot::set_bool, |a, b| a < b, NUMBERS)?;
+                }
+                op::GREATER_CONSTANT => {
+                    self.binary_constant(Slot::set_bool, |a, b| a > b, NUMBERS)?;
+                }
+                op::ADD => match (self.stack[self.sp - 2].number(), self.top().number()) {
+                    (Some(a), Some(b)) => {
+                        self.sp -= 1;
+                        self.top().set_number(m, a + b);
+                    }
+                    _ => self.concatenate()?,
+                },
+                op::SUBTRACT => self.binary(Slot::set_number, |a, b| a - b)?,
+                op::ADD_CONSTANT => {
+                    self.binary_constant(Slot::set_number, |a, b| a + b, NUMBERS_OR_STRINGS)?;
+                }
+                op::SUBTRACT_CONSTANT => {
+                    self.binary_constant(Slot::set_number, |a, b| a - b, NUMBERS)?;
+                }
+                op::MULTIPLY => self.binary(Slot::set_number, |a, b| a * b)?,
+                op::DIVIDE => self.binary(Slot::set_number, |a, b| a / b)?,
+                op::NOT => {
+                    let falsey = self.top().is_falsey();
+                    self.top().set_bool(m, falsey);
+                }
+                op::NEGATE => match self.peek(0) {
+                    Value::Number(n) => self.top().set(m, Value::Number(-n)),
+                    _ => return Err(error("Operand must be a number.")),
+                },
+                op::PRINT => {
+                    self.sp -= 1;
+                    self.vm.print(self.stack[self.sp].get());
+                }
+                op::JUMP => {
+                    let offset = self.read_short();
+                    self.ip += offset;
+                }
+                op::POP_JUMP_IF_FALSE => {
+                    let offset = self.read_short();
+                    self.sp -= 1;
+                    if self.stack[self.sp].is_falsey() {
+                        self.ip += offset;
+                    }
+                }
+                op::JUMP_IF_FALSE => {
+                    let offset = self.read_short();
+                    if self.top().is_falsey() {
+                        self.ip += offset;
+                    }
+                }
+                op::LOOP => {
+                    let offset = self.read_short();
+                    self.ip -= offset;
+                    self.poll_safepoint()?;
+                }
+                op::CALL => {
+                    let argc = self.read_byte() as usize;
+                    self.call(argc)?;
+                }
+                op::INVOKE => {
+                    let name = self.read_string();
+                    let argc = self.read_byte() as usize;
+                    self.invoke(name, argc)?;
+                }
+                op::SUPER_INVOKE => {
+                    let name = self.read_string();
+                    let argc = self.read_byte() as usize;
+                    self.super_invoke(name, argc)?;
+                }
+                op::CLOSURE => {
+                    let function = self.read_constant_slot().get().as_obj();
+                    self.push_closure(function.expect("a closure's constant is a function"))?;
+                }
+                op::CLOSE_UPVALUE => self.close_upvalue(),
+                op::RETURN => self.return_from_call()?,
+                op::CLASS => {
+                    let name = self.read_string();
+                    self.push_class(name)?;
+                }
+                op::INHERIT => self.inherit()?,
+                op::METHOD => {
+                    let name = self.read_string();
+                    self.define_method(name);
+                }
+                other => unreachable!("invalid opcode {other}"),
+            }
+        }
+    }
+
+    /// Make the top frame the running one.
+    #[inline(always)]
+    pub(super) fn load_frame(&mut self) {
+        let frame = self.frames[(self.depth - 1) % FRAMES_MAX];
+        self.ip = frame.ip;
+        self.base = frame.base;
+        self.closure = frame.code.closure;
+        self.code = frame.code.code;
+        self.consts = frame.code.consts;
+    }
+
+    /// Leave the loop for a safepoint if the collector asks for one.
+    #[inline(always)]
+    pub(super) fn poll_safepoint(&self) -> Result<(), Exit> {
+        if self.m.safepoint_needed() {
+            return Err(Exit::Safepoint);
+        }
+        Ok(())
+    }
+
+    // Operands.
+
+    #[inline(always)]
+    fn read_byte(&mut self) -> u8 {
+        let b = self.code[self.ip];
+        self.ip += 1;
+        b
+    }
+
+    #[inline(always)]
+    fn read_short(&mut self) -> usize {
+        let s = u16::from_be_bytes([self.code[self.ip], self.code[self.ip + 1]]) as usize;
+        self.ip += 2;
+        s
+    }
+
+    /// The constant named by the operand byte.
+    #[inline(always)]
+    fn read_constant_slot(&mut self) -> &'m Slot {
+        let consts = self.consts;
+        &consts[self.read_byte() as usize]
+    }
+
+    /// The name (an interned string) named by the operand byte.
+    #[inline(always)]
+    fn read_string(&mut self) -> Gc<'m, Obj> {
+        self.read_constant_slot()
+            .get()
+            .as_obj()
+            .expect("a name constant is a string")
+    }
+
+    // The value stack.
+
+    /// The top slot.
+    #[inline(always)]
+    pub(super) fn top(&self) -> &'m Slot {
+        &self.stack[self.sp - 1]
+    }
+
+    /// The value `distance` slots below the top.
+    #[inline(always)]
+    pub(super) fn peek(&self, distance: usize) -> Value<'m> {
+        self.stack[self.sp - 1 - distance].get()
+    }
+
+    /// Make room for one more slot; a stack overflow at clox's limit.
+    #[inline(always)]
+    fn ensure_room(&mut self) -> Result<(), Exit> {
+        if self.sp == self.stack.len() {
+            match grow_stack(self.m, self.state, self.stack) {
+                Some(stack) => self.stack = stack,
+                None => return Err(error("Stack overflow.")),
+            }
+        }
+        Ok(())
+    }
+
+    #[inline(always)]
+    pub(super) fn push(&mut self, value: Value<'_>) -> Result<(), Exit> {
+        self.ensure_room()?;
+        self.stack[self.sp].set(self.m, value);
+        self.sp += 1;
+        Ok(())
+    }
+
+    /// Push a copy of `src`, a slot outside the stack.
+    #[inline(always)]
+    fn push_slot(&mut self, src: &Slot) -> Result<(), Exit> {
+        self.ensure_room()?;
+        self.stack[self.sp].copy_from(self.m, src);
+        self.sp += 1;
+        Ok(())
+    }
+
+    // Arithmetic and comparison.
+
+    /// Replace the two number operands on top with `f(a, b)`, stored by
+    /// `set` (`Slot::set_number` or `Slot::set_bool`).
+    #[inline(always)]
+    fn binary<R>(
+        &mut self,
+        set: impl FnOnce(&Slot, &Mutator, R),
+        f: impl FnOnce(f64, f64) -> R,
+    ) -> Result<(), Exit> {
+        let (Some(a), Some(b)) = (self.stack[self.sp - 2].number(), self.top().number()) else {
+            return Err(error(NUMBERS));
+        };
+        self.sp -= 1;
+        set(self.top(), self.m, f(a, b));
+        Ok(())
+    }
+
+    /// The same for a fused instruction whose right operand is the number
+    /// constant named by the operand byte; `message` is the unfused
+    /// instruction's error.
+    #[inline(always)]
+    fn binary_constant<R>(
+        &mut self,
+        set: impl FnOnce(&Slot, &Mutator, R),
+        f: impl FnOnce(f64, f64) -> R,
+        message: &'static str,
+    ) -> Result<(), Exit> {
+        let k = self.read_constant_slot();
+        let (Some(a), Some(b)) = (self.top().number(), k.number()) else {
+            return Err(error(message));
+        };
+        set(self.top(), self.m, f(a, b));
+        Ok(())
+    }
+
+    /// `ADD` of two strings (the cold half of `ADD`): their concatenation
+    /// replaces them.
+    #[inline(always)]
+    fn concatenate(&mut self) -> Result<(), Exit> {
+        let Some(result) = self.vm.concatenate(self.m, self.peek(1), self.peek(0)) else {
+            return Err(error(NUMBERS_OR_STRINGS));
+        };
+        self.sp -= 1;
+        self.top().set(self.m, Value::Obj(result));
+        Ok(())
+    }
+
+    /// The global variable named by the operands (the name's constant,
+    /// for the error, and the slot number); an error if it is undefined.
+    #[inline(always)]
+    fn defined_global(&mut self) -> Result<&'m Slot, Exit> {
+        let name = self.read_constant_slot();
+        let globals = self.globals;
+        let value = &globals[self.read_short()];
+        if value.is_undefined() {
+            return Err(undefined_variable(name));
+        }
+        Ok(value)
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn undefined_variable(name: &Slot) -> Exit {
+    let name = name.get().obj_ref().expect("a variable name is a string");
+    error(format!("Undefined variable '{}'.", name.string().text()))
+}
+
+// ----------------------------------------------------------------------
+// Calls and returns: entering a closure (`CALL`, `INVOKE`,
+// `SUPER_INVOKE`), calling the other callables (bound methods, classes,
+// natives), `RETURN`, and the frames and call cache `execute` keeps.
+//
+// A call pushes a frame: the callee's closure goes into `VmState::frames`
+// at the new depth (the frame's root while it is active), its `ip`,
+// `base` and code into `execute`'s frames. Slot 0 of the new frame, the
+// stack slot below the arguments, holds the callee, or for a method or an
+// initializer the receiver (`this`). Every call is a safepoint, taken
+// only if the collector asks for one; a call that completes at once (a
+// native, a class without `init`) is one too. clox's limits apply: the
+// argument count must match the arity, and at most `FRAMES_MAX` frames.
+//
+// The hot path (`call_closure`) is inlined into the loop; callables other
+// than closures go through `Vm::prepare_call`, out of line.
+
+/// A frame's closure and what `execute` caches of its function, so that
+/// neither a call that hits the call cache nor a return walks closure ->
+/// function -> code again.
+#[derive(Clone, Copy)]
+pub(super) struct Code<'m> {
+    pub(super) closure: &'m Closure,
+    pub(super) code: &'m [u8],
+    pub(super) consts: &'m [Slot],
+    pub(super) arity: usize,
+}
+
+impl<'m> Code<'m> {
+    #[inline]
+    fn of(closure: &'m Closure) -> Code<'m> {
+        let function = closure.function();
+        Code {
+            closure,
+            arity: function.arity,
+            code: function.code(),
+            consts: &Gc::as_ref(function.constants.get().expect("a function has constants"))[..],
+        }
+    }
+
+    /// The code of the frame at `depth`, from its rooted closure.
+    pub(super) fn of_frame(frame_closures: &'m GcArray<Member<Obj>>, depth: usize) -> Code<'m> {
+        Code::of(
+            Gc::as_ref(
+                frame_closures[depth]
+                    .get()
+                    .expect("an active frame has a closure"),
+            )
+            .closure(),
+        )
+    }
+}
+
+/// An active frame as `execute` keeps it: where it is and its code.
+#[derive(Clone, Copy)]
+pub(super) struct Frame<'m> {
+    pub(super) ip: usize,
+    pub(super) base: usize,
+    pub(super) code: Code<'m>,
+}
+
+/// Entries in `execute`'s cache of called closures (a power of two).
+pub(super) const CALL_CACHE: usize = 16;
+
+/// The code of recently called closures, direct-mapped by address: most
+/// calls hit, and skip closure -> function -> code/constants. A closure's
+/// function and its code never change, and a cached `Gc` keeps its address
+/// from being reused until `execute` returns.
+pub(super) type CallCache<'m> = [(Option<Gc<'m, Obj>>, Code<'m>); CALL_CACHE];
+
+/// `closure`'s line in the call cache.
+#[inline(always)]
+fn call_cache_index(closure: Gc<'_, Obj>) -> usize {
+    let address = Gc::as_ptr(closure) as usize;
+    (address >> 4) & (CALL_CACHE - 1)
+}
+
+/// How `Vm::prepare_call` resolved a callee.
+enum Call<'m> {
+    /// Enter this closure (its slot 0 is already in place).
+    Enter(Gc<'m, Obj>),
+    /// The call has completed; the new stack top.
+    Done(usize),
+}
+
+impl<'m> Interp<'m, '_> {
+    /// `CALL`: call the value below the `argc` arguments on top.
+    #[inline(always)]
+    pub(super) fn call(&mut self, argc: usize) -> Result<(), Exit> {
+        let callee = self.peek(argc);
+        match callee.as_obj() {
+            Some(obj) if obj.as_closure().is_some() => self.call_closure(obj, argc),
+            _ => self.call_value(callee, argc),
+        }
+    }
+
+    /// `INVOKE`: `receiver.name(args)` without making a bound method
+    /// (clox's `invoke`).
+    #[inline(always)]
+    pub(super) fn invoke(&mut self, name: Gc<'m, Obj>, argc: usize) -> Result<(), Exit> {
+        let receiver = self.peek(argc);
+        let Some(instance) = receiver.obj_ref().and_then(Obj::as_instance) else {
+            return Err(error("Only instances have methods."));
+        };
+        // A field holding a callable shadows a method of the same name.
+        if let Some(field) = instance.fields.get_slot(Some(name)) {
+            let field = field.get();
+            self.stack[self.sp - 1 - argc].set(self.m, field);
+            self.call_value(field, argc)
+        } else {
+            self.invoke_from_class(instance.class(), name, argc)
+        }
+    }
+
+    /// `SUPER_INVOKE`: `super.name(args)`, the superclass on top of the
+    /// arguments.
+    #[inline(always)]
+    pub(super) fn super_invoke(&mut self, name: Gc<'m, Obj>, argc: usize) -> Result<(), Exit> {
+        self.sp -= 1;
+        let superclass = superclass_at(self.stack, self.sp);
+        self.invoke_from_class(superclass, name, argc)
+    }
+
+    /// `RETURN`: pop the running frame; its result replaces its slots.
+    #[inline(always)]
+    pub(super) fn return_from_call(&mut self) -> Result<(), Exit> {
+        let result = self.sp - 1;
+        if !self.state.open_upvalues.is_null() {
+            close_upvalues(self.m, self.state, self.stack, self.base);
+        }
+        self.depth -= 1;
+        if self.depth == 0 {
+            return Err(Exit::Done);
+        }
+        // The caller's slots are below `base`, so no growth.
+        self.sp = self.base;
+        self.stack[self.sp].copy_from(self.m, &self.stack[result]);
+        self.sp += 1;
+        self.load_frame();
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn invoke_from_class(
+        &mut self,
+        class: &'m Class,
+        name: Gc<'m, Obj>,
+        argc: usize,
+    ) -> Result<(), Exit> {
+        match class.methods.get(Some(name)) {
+            Some(method) => self.call_closure(method.as_gc().expect("methods are closures"), argc),
+            None => Err(undefined_property(name)),
+        }
+    }
+
+    /// Enter `callee`, a closure object, with the `argc` arguments on top
+    /// of the stack (clox's `call`): push its frame, root its closure, and
+    /// make it the running frame.
+    #[inline(always)]
+    fn call_closure(&mut self, callee: Gc<'m, Obj>, argc: usize) -> Result<(), Exit> {
+        let line = &mut self.call_cache[call_cache_index(callee)];
+        let c = match line.0 {
+            Some(cached) if Gc::ptr_eq(cached, callee) => line.1,
+            _ => {
+                let c = Code::of(Gc::as_ref(callee).closure());
+                *line = (Some(callee), c);
+                c
+            }
+        };
+        if argc != c.arity {
+            return Err(arity_error(c.arity, argc));
+        }
+        if self.depth == FRAMES_MAX {
+            return Err(error("Stack overflow."));
+        }
+        // Recursion often re-enters a depth with the same closure: skip
+        // the store (and its barrier) then.
+        let entry = &self.frame_closures[self.depth];
+        if !entry.get().is_some_and(|old| Gc::ptr_eq(old, callee)) {
+            entry.set(self.m, Some(callee));
+        }
+        self.frames[(self.depth - 1) % FRAMES_MAX].ip = self.ip;
+        self.ip = 0;
+        self.base = self.sp - argc - 1;
+        self.frames[self.depth % FRAMES_MAX] = Frame {
+            ip: self.ip,
+            base: self.base,
+            code: c,
+        };
+        self.depth += 1;
+        self.closure = c.closure;
+        self.code = c.code;
+        self.consts = c.consts;
+        self.poll_safepoint()
+    }
+
+    /// Call any callable value (clox's `callValue`): closures, bound
+    /// methods and initializers enter a frame through `call_closure`; a
+    /// native or a class without `init` completes at once.
+    #[inline(always)]
+    fn call_value(&mut self, callee: Value<'m>, argc: usize) -> Result<(), Exit> {
+        match self
+            .vm
+            .prepare_call(self.m, self.state, self.stack, self.sp, callee, argc)?
+        {
+            Call::Enter(closure) => self.call_closure(closure, argc),
+            Call::Done(sp) => {
+                self.sp = sp;
+                self.poll_safepoint()
+            }
+        }
+    }
+}
+
+impl Vm {
+    /// The non-closure half of clox's `callValue` for `callee` with the
+    /// `argc` arguments on top of the stack: put the receiver or the new
+    /// instance in the callee's slot and say which closure to enter, or
+    /// run a native (or an initializer-less class) to completion.
+    #[inline(never)]
+    fn prepare_call<'m>(
+        &self,
+        m: &'m Mutator,
+        state: &'m VmState,
+        stack: &'m GcArray<Slot>,
+        sp: usize,
+        callee: Value<'m>,
+        argc: usize,
+    ) -> Result<Call<'m>, Exit> {
+        let Value::Obj(obj) = callee else {
+            return Err(error("Can only call functions and classes."));
+        };
+        match Gc::as_ref(obj) {
+            Obj::Closure(_) => Ok(Call::Enter(obj)),
+            Obj::BoundMethod(bound) => {
+                stack[sp - 1 - argc].set(m, bound.receiver.get());
+                let method = bound.method.get().expect("a bound method has a method");
+                Ok(Call::Enter(method))
+            }
+            Obj::Class(class) => {
+                // The new instance replaces the class as slot 0 (`this`).
+                let instance = object::new_instance(m, obj);
+                stack[sp - 1 - argc].set(m, Value::Obj(instance));
+                let init = state.init_string.get().expect("the VM has \"init\"");
+                match class.methods.get(Some(init)) {
+                    Some(initializer) => Ok(Call::Enter(
+                        initializer.as_gc().expect("methods are closures"),
+                    )),
+                    None if argc != 0 => Err(arity_error(0, argc)),
+                    None => Ok(Call::Done(sp - argc)),
+                }
+            }
+            Obj::Native(native) => {
+                let result = self.call_native(native.function);
+                let sp = sp - argc - 1;
+                stack[sp].set(m, result);
+                Ok(Call::Done(sp + 1))
+            }
+            _ => Err(error("Can only call functions and classes.")),
+        }
+    }
+
+    fn call_native(&self, function: NativeFn) -> Value<'static> {
+        match function {
+            // clox's clock() is processor time; seconds since the VM started
+            // serve the same purpose (timing a benchmark) portably.
+            NativeFn::Clock => Value::Number(self.started.elapsed().as_secs_f64()),
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn arity_error(arity: usize, argc: usize) -> Exit {
+    error(format!("Expected {arity} arguments but got {argc}."))
+}
+
+// ----------------------------------------------------------------------
+// Closures and the variables they capture: `CLOSURE`, `GET_UPVALUE`,
+// `SET_UPVALUE`, `CLOSE_UPVALUE`, and closing a returning frame's
+// upvalues.
+//
+// As in clox, an upvalue is open while its variable lives on the stack:
+// its `location` is the variable's stack index (an index, so the stack
+// can move when it grows). Open upvalues are in one list,
+// `VmState::open_upvalues`, sorted by stack index, highest first, and a
+// variable has at most one, so closures capturing it share it. When the
+// variable's slot is popped (`CLOSE_UPVALUE`, or a return below it) the
+// upvalue is closed: the value moves into it and `location` becomes
+// `CLOSED`.
+
+impl<'m> Interp<'m, '_> {
+    /// `GET_UPVALUE`: push the running closure's upvalue `index`.
+    #[inline(always)]
+    pub(super) fn get_upvalue(&mut self, index: usize) -> Result<(), Exit> {
+        let upvalue = self.closure.upvalue(index);
+        let value = match upvalue.location.load(Relaxed) {
+            CLOSED => upvalue.closed.get(),
+            location => self.stack[location].get(),
+        };
+        self.push(value)
+    }
+
+    /// `SET_UPVALUE`: the value on top (not popped) into the running
+    /// closure's upvalue `index`.
+    #[inline(always)]
+    pub(super) fn set_upvalue(&mut self, index: usize) {
+        let upvalue = self.closure.upvalue(index);
+        match upvalue.location.load(Relaxed) {
+            CLOSED => upvalue.closed.set(self.m, self.peek(0)),
+            location => self.stack[location].set(self.m, self.peek(0)),
+        }
+    }
+
+    /// `CLOSURE`: push a new closure of `function`, its upvalues named by
+    /// the operand pairs that follow.
+    #[inline(always)]
+    pub(super) fn push_closure(&mut self, function: Gc<'m, Obj>) -> Result<(), Exit> {
+        let (closure, next) = make_closure(
+            self.m,
+            self.state,
+            self.closure,
+            self.code,
+            self.ip,
+            self.base,
+            function,
+        );
+        self.ip = next;
+        self.push(Value::Obj(closure))
+    }
+
+    /// `CLOSE_UPVALUE`: pop the top slot, closing its upvalue.
+    #[inline(always)]
+    pub(super) fn close_upvalue(&mut self) {
+        close_upvalues(self.m, self.state, self.stack, self.sp - 1);
+        self.sp -= 1;
+    }
+}
+
+/// A new closure of `function`, capturing the upvalues its operands (from
+/// `ip` in `code`) name; returns it and the next `ip`.
+#[inline(never)]
+fn make_closure<'m>(
+    m: &'m Mutator,
+    state: &'m VmState,
+    enclosing: &'m Closure,
+    code: &[u8],
+    mut ip: usize,
+    base: usize,
+    function: Gc<'m, Obj>,
+) -> (Gc<'m, Obj>, usize) {
+    // The upvalue array first, filled from the operands (capturing may
+    // allocate, so not inside `alloc_array`'s initialiser), then the
+    // closure with both its pointers.
+    let count = function.function().upvalue_count;
+    let upvalues = (count > 0).then(|| m.alloc_array(count, |_| Member::null()));
+    if let Some(array) = upvalues {
+        for upvalue in array.iter() {
+            let is_local = code[ip] != 0;
+            let index = code[ip + 1] as usize;
+            ip += 2;
+            let captured = if is_local {
+                capture_upvalue(m, state, base + index)
+            } else {
+                Gc::as_ref(enclosing.upvalues.get().expect("enclosing upvalues"))[index]
+                    .get()
+                    .expect("upvalue is set")
+            };
+            upvalue.set(m, Some(captured));
+        }
+    }
+    (object::new_closure(m, function, upvalues), ip)
+}
+
+/// The open upvalue for stack slot `local`, creating it if needed.
+fn capture_upvalue<'m>(m: &'m Mutator, state: &'m VmState, local: usize) -> Gc<'m, Obj> {
+    let mut prev: Option<&'m Upvalue> = None;
+    let mut cur = state.open_upvalues.get();
+    while let Some(u) = cur {
+        let upvalue = Gc::as_ref(u).upvalue();
+        let location = upvalue.location.load(Relaxed);
+        if location == local {
+            return u;
+        }
+        if location < local {
+            break;
+        }
+        prev = Some(upvalue);
+        cur = upvalue.next.get();
+    }
+    let created = object::new_upvalue(m, local, cur);
+    match prev {
+        None => state.open_upvalues.set(m, Some(created)),
+        Some(p) => p.next.set(m, Some(created)),
+    }
+    created
+}
+
+/// Close every open upvalue at stack index `last` or above: move the value
+/// into the upvalue, which then no longer refers to the stack.
+pub(super) fn close_upvalues(m: &Mutator, state: &VmState, stack: &GcArray<Slot>, last: usize) {
+    while let Some(u) = state.open_upvalues.get() {
+        let upvalue = u.upvalue();
+        let location = upvalue.location.load(Relaxed);
+        if location < last {
+            break;
+        }
+        upvalue.closed.set(m, stack[location].get());
+        upvalue.location.store(CLOSED, Relaxed);
+        state.open_upvalues.set(m, upvalue.next.get());
+        upvalue.next.set(m, None);
+    }
+}
+
+// ----------------------------------------------------------------------
+// Classes, instances and properties: `CLASS`, `INHERIT`, `METHOD`,
+// `GET_PROPERTY`/`SET_PROPERTY` (and their `this.name` forms) and
+// `GET_SUPER`. (Method calls are with the calls, above.)
+//
+// Fields and methods are `GcMap`s keyed by interned name. A field shadows
+// a method of the same name. Inheritance copies the superclass's methods
+// down into the subclass when `INHERIT` runs, before the subclass's own
+// `METHOD`s overwrite them, so a method lookup is one map probe. Reading
+// a method as a property makes a bound method (an allocation); `INVOKE`
+// avoids it.
+//
+// The instructions' hot paths (a field that exists) are inlined into the
+// loop; allocating or rare ones are out of line.
+
+impl<'m> Interp<'m, '_> {
+    /// `receiver.name` for the instance in stack slot `receiver`, stored in
+    /// slot `dst`: a field, or a bound method of its class.
+    #[inline(always)]
+    pub(super) fn get_property(
+        &mut self,
+        name: Gc<'m, Obj>,
+        receiver: usize,
+        dst: usize,
+    ) -> Result<(), Exit> {
+        let receiver = self.stack[receiver].get();
+        let Some(instance) = receiver.obj_ref().and_then(Obj::as_instance) else {
+            return Err(error("Only instances have properties."));
+        };
+        if let Some(value) = instance.fields.get_slot(Some(name)) {
+            self.stack[dst].copy_from(self.m, value);
+            return Ok(());
+        }
+        match bind_method(self.m, instance.class(), name, receiver) {
+            Some(bound) => self.stack[dst].set(self.m, Value::Obj(bound)),
+            None => return Err(undefined_property(name)),
+        }
+        Ok(())
+    }
+
+    /// `receiver.name = value` for the instance in stack slot `receiver`,
+    /// the value on top of the stack (not popped).
+    #[inline(always)]
+    pub(super) fn set_property(&mut self, name: Gc<'m, Obj>, receiver: usize) -> Result<(), Exit> {
+        let receiver = self.stack[receiver].get();
+        let Some(instance) = receiver.obj_ref().and_then(Obj::as_instance) else {
+            return Err(error("Only instances have fields."));
+        };
+        let value = self.top();
+        match instance.fields.get_slot(Some(name)) {
+            Some(field) => field.copy_from(self.m, value),
+            None => add_field(self.m, instance, name, value.get()),
+        }
+        Ok(())
+    }
+
+    /// `GET_SUPER`: `super.name` as a method of the superclass on top
+    /// (popped) bound to `this` below it.
+    #[inline(always)]
+    pub(super) fn get_super(&mut self, name: Gc<'m, Obj>) -> Result<(), Exit> {
+        self.sp -= 1;
+        let superclass = superclass_at(self.stack, self.sp);
+        match bind_method(self.m, superclass, name, self.peek(0)) {
+            Some(bound) => self.top().set(self.m, Value::Obj(bound)),
+            None => return Err(undefined_property(name)),
+        }
+        Ok(())
+    }
+
+    /// `CLASS`: push a new class without methods.
+    #[inline(always)]
+    pub(super) fn push_class(&mut self, name: Gc<'m, Obj>) -> Result<(), Exit> {
+        self.push(Value::Obj(object::new_class(self.m, name)))
+    }
+
+    /// `INHERIT`: the superclass below the subclass on top (popped) gives
+    /// it its methods.
+    #[inline(always)]
+    pub(super) fn inherit(&mut self) -> Result<(), Exit> {
+        if !inherit(self.m, self.peek(1), self.peek(0)) {
+            return Err(error("Superclass must be a class."));
+        }
+        self.sp -= 1;
+        Ok(())
+    }
+
+    /// `METHOD`: the closure on top (popped) becomes method `name` of the
+    /// class below it.
+    #[inline(always)]
+    pub(super) fn define_method(&mut self, name: Gc<'m, Obj>) {
+        add_method(self.m, name, self.peek(1), self.peek(0));
+        self.sp -= 1;
+    }
+}
+
+/// The class the compiler left at `stack[sp]` for `super` accesses.
+#[inline]
+pub(super) fn superclass_at(stack: &GcArray<Slot>, sp: usize) -> &Class {
+    stack[sp]
+        .get()
+        .obj_ref()
+        .expect("'super' is a class")
+        .class()
+}
+
+/// A bound method for `class.name` on `receiver`, or `None` if the class
+/// has no such method.
+#[inline]
+fn bind_method<'m>(
+    m: &'m Mutator,
+    class: &'m Class,
+    name: Gc<'_, Obj>,
+    receiver: Value<'m>,
+) -> Option<Gc<'m, Obj>> {
+    let method = class.methods.get(Some(name))?.as_gc()?;
+    Some(object::new_bound_method(m, receiver, method))
+}
+
+#[cold]
+#[inline(never)]
+pub(super) fn undefined_property(name: Gc<'_, Obj>) -> Exit {
+    error(format!("Undefined property '{}'.", name.string().text()))
+}
+
+/// Copy `superclass`'s methods into `subclass`; false if the superclass
+/// is not a class.
+#[inline(never)]
+fn inherit(m: &Mutator, superclass: Value<'_>, subclass: Value<'_>) -> bool {
+    let Some(superclass) = superclass.obj_ref().and_then(Obj::as_class) else {
+        return false;
+    };
+    let subclass = subclass.obj_ref().expect("OP_INHERIT on a class").class();
+    // Copy-down inheritance: methods defined later in the subclass
+    // overwrite the copies.
+    for (name, method) in superclass.methods.iter() {
+        subclass.methods.insert(m, name, method);
+    }
+    true
+}
+
+/// Add `method` to `class` as `name`.
+#[inline(never)]
+fn add_method(m: &Mutator, name: Gc<'_, Obj>, class: Value<'_>, method: Value<'_>) {
+    let class = class.obj_ref().expect("OP_METHOD on a class").class();
+    class.methods.insert(m, Some(name), method.word());
+}
+
+/// `SET_PROPERTY` of a field the instance does not have yet.
+#[inline(never)]
+fn add_field(m: &Mutator, instance: &Instance, name: Gc<'_, Obj>, value: Value<'_>) {
+    instance.fields.insert(m, Some(name), value.word());
+}
