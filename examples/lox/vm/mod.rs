@@ -3,7 +3,8 @@
 //!
 //! This file has the VM's root, its entry points (`interpret`, and `run`,
 //! which takes the safepoints), the stack's growth and runtime errors. The
-//! interpreter loop and the instructions' semantics are `dispatch.rs`.
+//! interpreter loop and most instructions' semantics are `dispatch.rs`;
+//! calls and returns are `calls.rs`.
 //!
 //! Rooting. Everything the VM must keep across a safepoint is reachable
 //! from one root, a `VmState` object: the value stack (a `GcVec<Slot>`),
@@ -33,6 +34,7 @@
 //! vector moves to a new array; every store into it is a slot's barriered
 //! `set`, and the growth switches arrays with a barriered store.
 
+mod calls;
 mod dispatch;
 
 use std::io::{self, BufWriter, Stdout, Write};
