@@ -4,7 +4,8 @@
 //! This file has the VM's root, its entry points (`interpret`, and `run`,
 //! which takes the safepoints), the stack's growth and runtime errors. The
 //! interpreter loop and most instructions' semantics are `dispatch.rs`;
-//! calls and returns are `calls.rs`.
+//! calls and returns are `calls.rs`, closures and captured variables
+//! `upvalues.rs`.
 //!
 //! Rooting. Everything the VM must keep across a safepoint is reachable
 //! from one root, a `VmState` object: the value stack (a `GcVec<Slot>`),
@@ -36,6 +37,7 @@
 
 mod calls;
 mod dispatch;
+mod upvalues;
 
 use std::io::{self, BufWriter, Stdout, Write};
 use std::time::Instant;
