@@ -16,7 +16,8 @@
 
 use tricolor::{Gc, GcArray, Member, Mutator};
 
-use super::dispatch::{superclass_at, undefined_property, Interp};
+use super::classes::{superclass_at, undefined_property};
+use super::dispatch::Interp;
 use super::upvalues::close_upvalues;
 use super::{error, Exit, Vm, VmState, FRAMES_MAX};
 use crate::object::{self, Class, Closure, NativeFn, Obj};

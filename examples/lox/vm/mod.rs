@@ -3,9 +3,10 @@
 //!
 //! This file has the VM's root, its entry points (`interpret`, and `run`,
 //! which takes the safepoints), the stack's growth and runtime errors. The
-//! interpreter loop and most instructions' semantics are `dispatch.rs`;
-//! calls and returns are `calls.rs`, closures and captured variables
-//! `upvalues.rs`.
+//! interpreter loop is `dispatch.rs`; the instructions' semantics are
+//! there and in `calls.rs` (calls and returns), `upvalues.rs` (closures
+//! and captured variables) and `classes.rs` (classes, instances,
+//! properties).
 //!
 //! Rooting. Everything the VM must keep across a safepoint is reachable
 //! from one root, a `VmState` object: the value stack (a `GcVec<Slot>`),
@@ -36,6 +37,7 @@
 //! `set`, and the growth switches arrays with a barriered store.
 
 mod calls;
+mod classes;
 mod dispatch;
 mod upvalues;
 
