@@ -116,31 +116,37 @@ impl Vm {
         };
         interp.load_frame();
         let Err(exit) = interp.dispatch();
-        match exit {
-            Exit::Done => {
-                interp.vm.frames.clear();
-                interp.vm.sp = 0;
-            }
-            // Kept where `run`, the error report and the next `execute`
-            // find them.
-            _ => {
-                interp.frames[(interp.depth - 1) % FRAMES_MAX].ip = interp.ip;
-                let active = &interp.frames[..interp.depth];
-                interp.vm.save_frames(active, interp.sp);
-            }
-        }
+        let Interp {
+            vm,
+            frames,
+            depth,
+            ip,
+            sp,
+            ..
+        } = interp;
+        vm.save_frames(frames, depth, ip, sp);
         exit
     }
 
-    /// Keep the frames and stack top of an `execute` that is returning.
+    /// Keep the state of an `execute` that is returning (its `depth`
+    /// frames, the running one at `ip`, and the stack top) where `run`,
+    /// the error report and the next `execute` find it. At the script's
+    /// end there are no frames and the stack is empty.
     #[inline(never)]
-    fn save_frames(&mut self, frames: &[Frame<'_>], sp: usize) {
+    fn save_frames(&mut self, frames: &[Frame<'_>], depth: usize, ip: usize, sp: usize) {
         self.frames.clear();
-        self.frames.extend(frames.iter().map(|f| CallFrame {
-            ip: f.ip,
-            base: f.base,
-        }));
-        self.sp = sp;
+        self.frames
+            .extend(frames[..depth].iter().map(|f| CallFrame {
+                ip: f.ip,
+                base: f.base,
+            }));
+        match self.frames.last_mut() {
+            Some(running) => {
+                running.ip = ip;
+                self.sp = sp;
+            }
+            None => self.sp = 0,
+        }
     }
 }
 
