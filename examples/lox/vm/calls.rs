@@ -83,14 +83,6 @@ fn call_cache_index(closure: Gc<'_, Obj>) -> usize {
     (address >> 4) & (CALL_CACHE - 1)
 }
 
-/// How `Vm::prepare_call` resolved a callee.
-enum Call<'m> {
-    /// Enter this closure (its slot 0 is already in place).
-    Enter(Gc<'m, Obj>),
-    /// The call has completed; the new stack top.
-    Done(usize),
-}
-
 impl<'m> Interp<'m, '_> {
     /// `CALL`: call the value below the `argc` arguments on top.
     #[inline(always)]
@@ -211,9 +203,10 @@ impl<'m> Interp<'m, '_> {
             .vm
             .prepare_call(self.m, self.state, self.stack, self.sp, callee, argc)?
         {
-            Call::Enter(closure) => self.call_closure(closure, argc),
-            Call::Done(sp) => {
-                self.sp = sp;
+            Some(closure) => self.call_closure(closure, argc),
+            // The result is in the callee's slot.
+            None => {
+                self.sp -= argc;
                 self.poll_safepoint()
             }
         }
@@ -223,8 +216,9 @@ impl<'m> Interp<'m, '_> {
 impl Vm {
     /// The non-closure half of clox's `callValue` for `callee` with the
     /// `argc` arguments on top of the stack: put the receiver or the new
-    /// instance in the callee's slot and say which closure to enter, or
-    /// run a native (or an initializer-less class) to completion.
+    /// instance in the callee's slot and return the closure to enter, or
+    /// run a native (or an initializer-less class) to completion and
+    /// return `None`, the result in the callee's slot.
     #[inline(never)]
     fn prepare_call<'m>(
         &self,
@@ -234,16 +228,16 @@ impl Vm {
         sp: usize,
         callee: Value<'m>,
         argc: usize,
-    ) -> Result<Call<'m>, Exit> {
+    ) -> Result<Option<Gc<'m, Obj>>, Exit> {
         let Value::Obj(obj) = callee else {
             return Err(error("Can only call functions and classes."));
         };
         match Gc::as_ref(obj) {
-            Obj::Closure(_) => Ok(Call::Enter(obj)),
+            Obj::Closure(_) => Ok(Some(obj)),
             Obj::BoundMethod(bound) => {
                 stack[sp - 1 - argc].set(m, bound.receiver.get());
                 let method = bound.method.get().expect("a bound method has a method");
-                Ok(Call::Enter(method))
+                Ok(Some(method))
             }
             Obj::Class(class) => {
                 // The new instance replaces the class as slot 0 (`this`).
@@ -251,18 +245,17 @@ impl Vm {
                 stack[sp - 1 - argc].set(m, Value::Obj(instance));
                 let init = state.init_string.get().expect("the VM has \"init\"");
                 match class.methods.get(Some(init)) {
-                    Some(initializer) => Ok(Call::Enter(
-                        initializer.as_gc().expect("methods are closures"),
-                    )),
+                    Some(initializer) => {
+                        Ok(Some(initializer.as_gc().expect("methods are closures")))
+                    }
                     None if argc != 0 => Err(arity_error(0, argc)),
-                    None => Ok(Call::Done(sp - argc)),
+                    None => Ok(None),
                 }
             }
             Obj::Native(native) => {
                 let result = self.call_native(native.function);
-                let sp = sp - argc - 1;
-                stack[sp].set(m, result);
-                Ok(Call::Done(sp + 1))
+                stack[sp - 1 - argc].set(m, result);
+                Ok(None)
             }
             _ => Err(error("Can only call functions and classes.")),
         }
