@@ -14,9 +14,11 @@
 //! Files: `scanner.rs` (tokens), `compiler.rs` (Pratt parser and code
 //! generation), `chunk.rs` (instruction set), `value.rs` (values on the
 //! Rust side and in the heap), `object.rs` (heap objects), `strings.rs`
-//! (interning), `globals.rs` (global variable slots), `vm.rs` (the
-//! interpreter and its roots). Hash tables in the heap (fields, methods)
-//! are the library's `GcMap`; arrays grow with `GcArray::resized`.
+//! (interning), `globals.rs` (global variable slots), `vm/` (the
+//! interpreter: `mod.rs` its root and entry points, `dispatch.rs` the
+//! loop, `calls.rs`, `upvalues.rs` and `classes.rs` the instructions by
+//! concern). Hash tables in the heap (fields, methods) are the library's
+//! `GcMap`; arrays grow with `GcArray::resized`.
 
 mod chunk;
 mod compiler;

@@ -1,0 +1,277 @@
+//! Calls and returns: entering a closure (`CALL`, `INVOKE`,
+//! `SUPER_INVOKE`), calling the other callables (bound methods, classes,
+//! natives), `RETURN`, and the frames and call cache `execute` keeps.
+//!
+//! A call pushes a frame: the callee's closure goes into `VmState::frames`
+//! at the new depth (the frame's root while it is active), its `ip`,
+//! `base` and code into `execute`'s frames. Slot 0 of the new frame, the
+//! stack slot below the arguments, holds the callee, or for a method or an
+//! initializer the receiver (`this`). Every call is a safepoint, taken
+//! only if the collector asks for one; a call that completes at once (a
+//! native, a class without `init`) is one too. clox's limits apply: the
+//! argument count must match the arity, and at most `FRAMES_MAX` frames.
+//!
+//! The hot path (`call_closure`) is inlined into the loop; callables other
+//! than closures go through `Vm::prepare_call`, out of line.
+
+use tricolor::{Gc, GcArray, Member, Mutator};
+
+use super::classes::{superclass_at, undefined_property};
+use super::dispatch::Interp;
+use super::upvalues::close_upvalues;
+use super::{error, Exit, Vm, VmState, FRAMES_MAX};
+use crate::object::{self, Class, Closure, NativeFn, Obj};
+use crate::value::{Slot, Value};
+
+/// A frame's closure and what `execute` caches of its function, so that
+/// neither a call that hits the call cache nor a return walks closure ->
+/// function -> code again.
+#[derive(Clone, Copy)]
+pub(super) struct Code<'m> {
+    pub(super) closure: &'m Closure,
+    pub(super) code: &'m [u8],
+    pub(super) consts: &'m [Slot],
+    pub(super) arity: usize,
+}
+
+impl<'m> Code<'m> {
+    #[inline]
+    fn of(closure: &'m Closure) -> Code<'m> {
+        let function = closure.function();
+        Code {
+            closure,
+            arity: function.arity,
+            code: function.code(),
+            consts: &Gc::as_ref(function.constants.get().expect("a function has constants"))[..],
+        }
+    }
+
+    /// The code of the frame at `depth`, from its rooted closure.
+    pub(super) fn of_frame(frame_closures: &'m GcArray<Member<Obj>>, depth: usize) -> Code<'m> {
+        Code::of(
+            Gc::as_ref(
+                frame_closures[depth]
+                    .get()
+                    .expect("an active frame has a closure"),
+            )
+            .closure(),
+        )
+    }
+}
+
+/// An active frame as `execute` keeps it: where it is and its code.
+#[derive(Clone, Copy)]
+pub(super) struct Frame<'m> {
+    pub(super) ip: usize,
+    pub(super) base: usize,
+    pub(super) code: Code<'m>,
+}
+
+/// Entries in `execute`'s cache of called closures (a power of two).
+pub(super) const CALL_CACHE: usize = 16;
+
+/// The code of recently called closures, direct-mapped by address: most
+/// calls hit, and skip closure -> function -> code/constants. A closure's
+/// function and its code never change, and a cached `Gc` keeps its address
+/// from being reused until `execute` returns.
+pub(super) type CallCache<'m> = [(Option<Gc<'m, Obj>>, Code<'m>); CALL_CACHE];
+
+/// `closure`'s line in the call cache.
+#[inline(always)]
+fn call_cache_index(closure: Gc<'_, Obj>) -> usize {
+    let address = Gc::as_ptr(closure) as usize;
+    (address >> 4) & (CALL_CACHE - 1)
+}
+
+impl<'m> Interp<'m, '_> {
+    /// `CALL`: call the value below the `argc` arguments on top.
+    #[inline(always)]
+    pub(super) fn call(&mut self, argc: usize) -> Result<(), Exit> {
+        let callee = self.peek(argc);
+        match callee.as_obj() {
+            Some(obj) if obj.as_closure().is_some() => self.call_closure(obj, argc),
+            _ => self.call_value(callee, argc),
+        }
+    }
+
+    /// `INVOKE`: `receiver.name(args)` without making a bound method
+    /// (clox's `invoke`).
+    #[inline(always)]
+    pub(super) fn invoke(&mut self, name: Gc<'m, Obj>, argc: usize) -> Result<(), Exit> {
+        let receiver = self.peek(argc);
+        let Some(instance) = receiver.obj_ref().and_then(Obj::as_instance) else {
+            return Err(error("Only instances have methods."));
+        };
+        // A field holding a callable shadows a method of the same name.
+        if let Some(field) = instance.fields.get_slot(Some(name)) {
+            let field = field.get();
+            self.stack[self.sp - 1 - argc].set(self.m, field);
+            self.call_value(field, argc)
+        } else {
+            self.invoke_from_class(instance.class(), name, argc)
+        }
+    }
+
+    /// `SUPER_INVOKE`: `super.name(args)`, the superclass on top of the
+    /// arguments.
+    #[inline(always)]
+    pub(super) fn super_invoke(&mut self, name: Gc<'m, Obj>, argc: usize) -> Result<(), Exit> {
+        self.sp -= 1;
+        let superclass = superclass_at(self.stack, self.sp);
+        self.invoke_from_class(superclass, name, argc)
+    }
+
+    /// `RETURN`: pop the running frame; its result replaces its slots.
+    #[inline(always)]
+    pub(super) fn return_from_call(&mut self) -> Result<(), Exit> {
+        let result = self.sp - 1;
+        if !self.state.open_upvalues.is_null() {
+            close_upvalues(self.m, self.state, self.stack, self.base);
+        }
+        self.depth -= 1;
+        if self.depth == 0 {
+            return Err(Exit::Done);
+        }
+        // The caller's slots are below `base`, so no growth.
+        self.sp = self.base;
+        self.stack[self.sp].copy_from(self.m, &self.stack[result]);
+        self.sp += 1;
+        self.load_frame();
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn invoke_from_class(
+        &mut self,
+        class: &'m Class,
+        name: Gc<'m, Obj>,
+        argc: usize,
+    ) -> Result<(), Exit> {
+        match class.methods.get(Some(name)) {
+            Some(method) => self.call_closure(method.as_gc().expect("methods are closures"), argc),
+            None => Err(undefined_property(name)),
+        }
+    }
+
+    /// Enter `callee`, a closure object, with the `argc` arguments on top
+    /// of the stack (clox's `call`): push its frame, root its closure, and
+    /// make it the running frame.
+    #[inline(always)]
+    fn call_closure(&mut self, callee: Gc<'m, Obj>, argc: usize) -> Result<(), Exit> {
+        let line = &mut self.call_cache[call_cache_index(callee)];
+        let c = match line.0 {
+            Some(cached) if Gc::ptr_eq(cached, callee) => line.1,
+            _ => {
+                let c = Code::of(Gc::as_ref(callee).closure());
+                *line = (Some(callee), c);
+                c
+            }
+        };
+        if argc != c.arity {
+            return Err(arity_error(c.arity, argc));
+        }
+        if self.depth == FRAMES_MAX {
+            return Err(error("Stack overflow."));
+        }
+        // Recursion often re-enters a depth with the same closure: skip
+        // the store (and its barrier) then.
+        let entry = &self.frame_closures[self.depth];
+        if !entry.get().is_some_and(|old| Gc::ptr_eq(old, callee)) {
+            entry.set(self.m, Some(callee));
+        }
+        self.frames[(self.depth - 1) % FRAMES_MAX].ip = self.ip;
+        self.ip = 0;
+        self.base = self.sp - argc - 1;
+        self.frames[self.depth % FRAMES_MAX] = Frame {
+            ip: self.ip,
+            base: self.base,
+            code: c,
+        };
+        self.depth += 1;
+        self.closure = c.closure;
+        self.code = c.code;
+        self.consts = c.consts;
+        self.poll_safepoint()
+    }
+
+    /// Call any callable value (clox's `callValue`): closures, bound
+    /// methods and initializers enter a frame through `call_closure`; a
+    /// native or a class without `init` completes at once.
+    #[inline(always)]
+    fn call_value(&mut self, callee: Value<'m>, argc: usize) -> Result<(), Exit> {
+        match self
+            .vm
+            .prepare_call(self.m, self.state, self.stack, self.sp, callee, argc)?
+        {
+            Some(closure) => self.call_closure(closure, argc),
+            // The result is in the callee's slot.
+            None => {
+                self.sp -= argc;
+                self.poll_safepoint()
+            }
+        }
+    }
+}
+
+impl Vm {
+    /// The non-closure half of clox's `callValue` for `callee` with the
+    /// `argc` arguments on top of the stack: put the receiver or the new
+    /// instance in the callee's slot and return the closure to enter, or
+    /// run a native (or an initializer-less class) to completion and
+    /// return `None`, the result in the callee's slot.
+    #[inline(never)]
+    fn prepare_call<'m>(
+        &self,
+        m: &'m Mutator,
+        state: &'m VmState,
+        stack: &'m GcArray<Slot>,
+        sp: usize,
+        callee: Value<'m>,
+        argc: usize,
+    ) -> Result<Option<Gc<'m, Obj>>, Exit> {
+        let Value::Obj(obj) = callee else {
+            return Err(error("Can only call functions and classes."));
+        };
+        match Gc::as_ref(obj) {
+            Obj::Closure(_) => Ok(Some(obj)),
+            Obj::BoundMethod(bound) => {
+                stack[sp - 1 - argc].set(m, bound.receiver.get());
+                let method = bound.method.get().expect("a bound method has a method");
+                Ok(Some(method))
+            }
+            Obj::Class(class) => {
+                // The new instance replaces the class as slot 0 (`this`).
+                let instance = object::new_instance(m, obj);
+                stack[sp - 1 - argc].set(m, Value::Obj(instance));
+                let init = state.init_string.get().expect("the VM has \"init\"");
+                match class.methods.get(Some(init)) {
+                    Some(initializer) => {
+                        Ok(Some(initializer.as_gc().expect("methods are closures")))
+                    }
+                    None if argc != 0 => Err(arity_error(0, argc)),
+                    None => Ok(None),
+                }
+            }
+            Obj::Native(native) => {
+                let result = self.call_native(native.function);
+                stack[sp - 1 - argc].set(m, result);
+                Ok(None)
+            }
+            _ => Err(error("Can only call functions and classes.")),
+        }
+    }
+
+    fn call_native(&self, function: NativeFn) -> Value<'static> {
+        match function {
+            // clox's clock() is processor time; seconds since the VM started
+            // serve the same purpose (timing a benchmark) portably.
+            NativeFn::Clock => Value::Number(self.started.elapsed().as_secs_f64()),
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn arity_error(arity: usize, argc: usize) -> Exit {
+    error(format!("Expected {arity} arguments but got {argc}."))
+}

@@ -1,0 +1,158 @@
+//! Classes, instances and properties: `CLASS`, `INHERIT`, `METHOD`,
+//! `GET_PROPERTY`/`SET_PROPERTY` (and their `this.name` forms) and
+//! `GET_SUPER`. (Method calls are in `calls.rs`.)
+//!
+//! Fields and methods are `GcMap`s keyed by interned name. A field shadows
+//! a method of the same name. Inheritance copies the superclass's methods
+//! down into the subclass when `INHERIT` runs, before the subclass's own
+//! `METHOD`s overwrite them, so a method lookup is one map probe. Reading
+//! a method as a property makes a bound method (an allocation); `INVOKE`
+//! avoids it.
+//!
+//! The instructions' hot paths (a field that exists) are inlined into the
+//! loop; allocating or rare ones are out of line.
+
+use tricolor::{Gc, GcArray, Mutator};
+
+use super::dispatch::Interp;
+use super::{error, Exit};
+use crate::object::{self, Class, Instance, Obj};
+use crate::value::{Slot, Value};
+
+impl<'m> Interp<'m, '_> {
+    /// `receiver.name` for the instance in stack slot `receiver`, stored in
+    /// slot `dst`: a field, or a bound method of its class.
+    #[inline(always)]
+    pub(super) fn get_property(
+        &mut self,
+        name: Gc<'m, Obj>,
+        receiver: usize,
+        dst: usize,
+    ) -> Result<(), Exit> {
+        let receiver = self.stack[receiver].get();
+        let Some(instance) = receiver.obj_ref().and_then(Obj::as_instance) else {
+            return Err(error("Only instances have properties."));
+        };
+        if let Some(value) = instance.fields.get_slot(Some(name)) {
+            self.stack[dst].copy_from(self.m, value);
+            return Ok(());
+        }
+        match bind_method(self.m, instance.class(), name, receiver) {
+            Some(bound) => self.stack[dst].set(self.m, Value::Obj(bound)),
+            None => return Err(undefined_property(name)),
+        }
+        Ok(())
+    }
+
+    /// `receiver.name = value` for the instance in stack slot `receiver`,
+    /// the value on top of the stack (not popped).
+    #[inline(always)]
+    pub(super) fn set_property(&mut self, name: Gc<'m, Obj>, receiver: usize) -> Result<(), Exit> {
+        let receiver = self.stack[receiver].get();
+        let Some(instance) = receiver.obj_ref().and_then(Obj::as_instance) else {
+            return Err(error("Only instances have fields."));
+        };
+        let value = self.top();
+        match instance.fields.get_slot(Some(name)) {
+            Some(field) => field.copy_from(self.m, value),
+            None => add_field(self.m, instance, name, value.get()),
+        }
+        Ok(())
+    }
+
+    /// `GET_SUPER`: `super.name` as a method of the superclass on top
+    /// (popped) bound to `this` below it.
+    #[inline(always)]
+    pub(super) fn get_super(&mut self, name: Gc<'m, Obj>) -> Result<(), Exit> {
+        self.sp -= 1;
+        let superclass = superclass_at(self.stack, self.sp);
+        match bind_method(self.m, superclass, name, self.peek(0)) {
+            Some(bound) => self.top().set(self.m, Value::Obj(bound)),
+            None => return Err(undefined_property(name)),
+        }
+        Ok(())
+    }
+
+    /// `CLASS`: push a new class without methods.
+    #[inline(always)]
+    pub(super) fn push_class(&mut self, name: Gc<'m, Obj>) -> Result<(), Exit> {
+        self.push(Value::Obj(object::new_class(self.m, name)))
+    }
+
+    /// `INHERIT`: the superclass below the subclass on top (popped) gives
+    /// it its methods.
+    #[inline(always)]
+    pub(super) fn inherit(&mut self) -> Result<(), Exit> {
+        if !inherit(self.m, self.peek(1), self.peek(0)) {
+            return Err(error("Superclass must be a class."));
+        }
+        self.sp -= 1;
+        Ok(())
+    }
+
+    /// `METHOD`: the closure on top (popped) becomes method `name` of the
+    /// class below it.
+    #[inline(always)]
+    pub(super) fn define_method(&mut self, name: Gc<'m, Obj>) {
+        add_method(self.m, name, self.peek(1), self.peek(0));
+        self.sp -= 1;
+    }
+}
+
+/// The class the compiler left at `stack[sp]` for `super` accesses.
+#[inline]
+pub(super) fn superclass_at(stack: &GcArray<Slot>, sp: usize) -> &Class {
+    stack[sp]
+        .get()
+        .obj_ref()
+        .expect("'super' is a class")
+        .class()
+}
+
+/// A bound method for `class.name` on `receiver`, or `None` if the class
+/// has no such method.
+#[inline]
+fn bind_method<'m>(
+    m: &'m Mutator,
+    class: &'m Class,
+    name: Gc<'_, Obj>,
+    receiver: Value<'m>,
+) -> Option<Gc<'m, Obj>> {
+    let method = class.methods.get(Some(name))?.as_gc()?;
+    Some(object::new_bound_method(m, receiver, method))
+}
+
+#[cold]
+#[inline(never)]
+pub(super) fn undefined_property(name: Gc<'_, Obj>) -> Exit {
+    error(format!("Undefined property '{}'.", name.string().text()))
+}
+
+/// Copy `superclass`'s methods into `subclass`; false if the superclass
+/// is not a class.
+#[inline(never)]
+fn inherit(m: &Mutator, superclass: Value<'_>, subclass: Value<'_>) -> bool {
+    let Some(superclass) = superclass.obj_ref().and_then(Obj::as_class) else {
+        return false;
+    };
+    let subclass = subclass.obj_ref().expect("OP_INHERIT on a class").class();
+    // Copy-down inheritance: methods defined later in the subclass
+    // overwrite the copies.
+    for (name, method) in superclass.methods.iter() {
+        subclass.methods.insert(m, name, method);
+    }
+    true
+}
+
+/// Add `method` to `class` as `name`.
+#[inline(never)]
+fn add_method(m: &Mutator, name: Gc<'_, Obj>, class: Value<'_>, method: Value<'_>) {
+    let class = class.obj_ref().expect("OP_METHOD on a class").class();
+    class.methods.insert(m, Some(name), method.word());
+}
+
+/// `SET_PROPERTY` of a field the instance does not have yet.
+#[inline(never)]
+fn add_field(m: &Mutator, instance: &Instance, name: Gc<'_, Obj>, value: Value<'_>) {
+    instance.fields.insert(m, Some(name), value.word());
+}
