@@ -28,19 +28,6 @@ pub enum Value<'m> {
 }
 
 impl<'m> Value<'m> {
-    /// clox's `valuesEqual`: numbers by IEEE equality (so `nan != nan`),
-    /// objects by identity (strings are interned, so identity is equality).
-    #[inline]
-    pub fn equals(self, other: Value<'_>) -> bool {
-        match (self, other) {
-            (Value::Nil, Value::Nil) => true,
-            (Value::Bool(a), Value::Bool(b)) => a == b,
-            (Value::Number(a), Value::Number(b)) => a == b,
-            (Value::Obj(a), Value::Obj(b)) => Gc::ptr_eq(a, b),
-            _ => false,
-        }
-    }
-
     /// The object, if the value is one.
     #[inline]
     pub fn as_obj(self) -> Option<Gc<'m, Obj>> {
@@ -190,6 +177,22 @@ impl Slot {
     #[inline(always)]
     pub fn is_falsey(&self) -> bool {
         matches!(self.word.get().bits(), TAG_NIL | TAG_FALSE)
+    }
+
+    /// clox's `valuesEqual` on the words, without decoding them: numbers
+    /// by IEEE equality (so `nan != nan`, `0 == -0`), objects by identity
+    /// (strings are interned, so identity is equality). Equal words are
+    /// equal values except the NaN number (every NaN is stored as the one
+    /// canonical NaN), and unequal words are equal values only as 0 and -0
+    /// (every other value has one word).
+    #[inline(always)]
+    pub fn equals(&self, other: &Slot) -> bool {
+        let (a, b) = (self.word.get().bits(), other.word.get().bits());
+        if a == b {
+            a != NanValue::<Obj>::from_f64(f64::NAN).bits()
+        } else {
+            (a | b) << 1 == 0
+        }
     }
 
     /// Copy `src` into this slot (`set(m, src.get())`, without decoding

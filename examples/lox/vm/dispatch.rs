@@ -222,7 +222,7 @@ impl<'m> Interp<'m, '_> {
                     self.get_super(name)?;
                 }
                 op::EQUAL => {
-                    let equal = self.peek(1).equals(self.peek(0));
+                    let equal = self.stack[self.sp - 2].equals(&self.stack[self.sp - 1]);
                     self.sp -= 1;
                     self.top().set(m, Value::Bool(equal));
                 }
