@@ -79,8 +79,56 @@ pub(super) type CallCache<'m> = [(Option<Gc<'m, Obj>>, Code<'m>); CALL_CACHE];
 /// `closure`'s line in the call cache.
 #[inline(always)]
 fn call_cache_index(closure: Gc<'_, Obj>) -> usize {
-    let address = Gc::as_ptr(closure) as usize;
-    (address >> 4) & (CALL_CACHE - 1)
+    cache_index(Gc::as_ptr(closure) as usize, CALL_CACHE)
+}
+
+/// The line of `key` in a direct-mapped cache of `lines` lines (a power
+/// of two): the top bits of a Fibonacci hash. Object addresses are
+/// multiples of their size class (often 64), so their low bits would
+/// crowd a few lines.
+#[inline(always)]
+fn cache_index(key: usize, lines: usize) -> usize {
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (usize::BITS - lines.trailing_zeros())) as usize
+}
+
+/// Entries in `execute`'s method cache (a power of two).
+pub(super) const METHOD_CACHE: usize = 64;
+
+/// A method found by `INVOKE` or `SUPER_INVOKE`: the class and name it was
+/// looked up by (as addresses; 0 for an empty line), the method's closure
+/// and its code.
+#[derive(Clone, Copy)]
+pub(super) struct MethodLine<'m> {
+    class: usize,
+    name: usize,
+    method: Option<Gc<'m, Obj>>,
+    code: Code<'m>,
+}
+
+impl<'m> MethodLine<'m> {
+    pub(super) fn empty(code: Code<'m>) -> MethodLine<'m> {
+        MethodLine {
+            class: 0,
+            name: 0,
+            method: None,
+            code,
+        }
+    }
+}
+
+/// Recent method lookups, direct-mapped by class and name: an invocation
+/// that hits skips the class's method table and the call cache. Sound for
+/// `execute`'s lifetime: a class and a name found through `'m` borrows
+/// keep their addresses until `execute` returns (no cycle starts before
+/// the next safepoint, so nothing they point to is freed and no new
+/// object takes their address), and a class's methods change only when
+/// its declaration runs (`METHOD`, `INHERIT`), which empties the cache.
+pub(super) type MethodCache<'m> = [MethodLine<'m>; METHOD_CACHE];
+
+/// The method cache line of (`class`, `name`).
+#[inline(always)]
+fn method_cache_index(class: usize, name: usize) -> usize {
+    cache_index(class ^ name.rotate_left(32), METHOD_CACHE)
 }
 
 impl<'m> Interp<'m, '_> {
@@ -147,9 +195,35 @@ impl<'m> Interp<'m, '_> {
         name: Gc<'m, Obj>,
         argc: usize,
     ) -> Result<(), Exit> {
+        let (class_key, name_key) = (class as *const Class as usize, Gc::as_ptr(name) as usize);
+        let line = &mut self.method_cache[method_cache_index(class_key, name_key)];
+        if line.class == class_key && line.name == name_key {
+            if let Some(method) = line.method {
+                let code = line.code;
+                return self.enter(method, code, argc);
+            }
+        }
         match class.methods.get(Some(name)) {
-            Some(method) => self.call_closure(method.as_gc().expect("methods are closures"), argc),
+            Some(method) => {
+                let method = method.as_gc().expect("methods are closures");
+                let code = Code::of(Gc::as_ref(method).closure());
+                *line = MethodLine {
+                    class: class_key,
+                    name: name_key,
+                    method: Some(method),
+                    code,
+                };
+                self.enter(method, code, argc)
+            }
             None => Err(undefined_property(name)),
+        }
+    }
+
+    /// Forget every cached method lookup: a class's methods are changing.
+    #[inline(always)]
+    pub(super) fn forget_methods(&mut self) {
+        for line in self.method_cache.iter_mut() {
+            line.class = 0;
         }
     }
 
@@ -167,6 +241,13 @@ impl<'m> Interp<'m, '_> {
                 c
             }
         };
+        self.enter(callee, c, argc)
+    }
+
+    /// Enter `callee`, whose code is `c`: `call_closure` once the code is
+    /// known.
+    #[inline(always)]
+    fn enter(&mut self, callee: Gc<'m, Obj>, c: Code<'m>, argc: usize) -> Result<(), Exit> {
         if argc != c.arity {
             return Err(arity_error(c.arity, argc));
         }

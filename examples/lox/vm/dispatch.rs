@@ -5,7 +5,7 @@
 //! Speed comes from keeping the running frame in registers. `execute`
 //! builds an `Interp` in its own stack frame: the running frame's `ip`,
 //! `base`, closure, code and constants, the stack's array and top, the
-//! frame count, and borrows of the active frames and the call cache. Its
+//! frame count, and borrows of the active frames and the call and method caches. Its
 //! heap pointers are `'m` borrows of the mutator, all dead when `execute`
 //! returns, which it does before every safepoint (so `run` can take one).
 //! The instructions are `#[inline(always)]` methods of `Interp` (here and
@@ -18,7 +18,7 @@
 //!   paths (errors, growing the stack, natives, allocating instructions)
 //!   take the fields they need by value. So LLVM splits it into scalars
 //!   held in registers, as it did the loop's locals.
-//! - The frames and the call cache are `execute`'s locals that `Interp`
+//! - The frames and the call and method caches are `execute`'s locals that `Interp`
 //!   borrows, not its fields: their address goes out of line
 //!   (`save_frames`), and LLVM does not split a struct whose address
 //!   escapes.
@@ -31,7 +31,7 @@ use std::convert::Infallible;
 
 use tricolor::{Gc, GcArray, Member, Mutator};
 
-use super::calls::{CallCache, Code, Frame, CALL_CACHE};
+use super::calls::{CallCache, Code, Frame, MethodCache, MethodLine, CALL_CACHE, METHOD_CACHE};
 use super::{error, grow_stack, CallFrame, Exit, Vm, VmState, FRAMES_MAX};
 use crate::chunk::op;
 use crate::object::{Closure, Obj};
@@ -69,6 +69,7 @@ pub(super) struct Interp<'m, 'v> {
     /// How many frames are active.
     pub(super) depth: usize,
     pub(super) call_cache: &'v mut CallCache<'m>,
+    pub(super) method_cache: &'v mut MethodCache<'m>,
 }
 
 impl Vm {
@@ -89,6 +90,7 @@ impl Vm {
         // `stack`, `sp` and `depth` before the arrays made the loop run ~8%
         // more instructions (callgrind).
         let mut call_cache: CallCache<'m> = [(None, first); CALL_CACHE];
+        let mut method_cache: MethodCache<'m> = [MethodLine::empty(first); METHOD_CACHE];
         for (i, (frame, saved)) in frames.iter_mut().zip(&self.frames).enumerate() {
             *frame = Frame {
                 ip: saved.ip,
@@ -114,6 +116,7 @@ impl Vm {
             frames: &mut frames,
             depth,
             call_cache: &mut call_cache,
+            method_cache: &mut method_cache,
         };
         interp.load_frame();
         let Err(exit) = interp.dispatch();
@@ -315,9 +318,13 @@ impl<'m> Interp<'m, '_> {
                     let name = self.read_string();
                     self.push_class(name)?;
                 }
-                op::INHERIT => self.inherit()?,
+                op::INHERIT => {
+                    self.forget_methods();
+                    self.inherit()?;
+                }
                 op::METHOD => {
                     let name = self.read_string();
+                    self.forget_methods();
                     self.define_method(name);
                 }
                 other => unreachable!("invalid opcode {other}"),
