@@ -160,7 +160,9 @@ impl<'m> Interp<'m, '_> {
     fn dispatch(&mut self) -> Result<Infallible, Exit> {
         let m = self.m;
         loop {
-            match self.read_byte() {
+            // Masked: no opcode is above `op::MASK`, and a table that
+            // covers every masked value needs no range check.
+            match self.read_byte() & op::MASK {
                 op::CONSTANT => {
                     let constant = self.read_constant_slot();
                     self.push_slot(constant)?;
