@@ -456,6 +456,35 @@ fn map_matches_a_std_hashmap_under_random_operations() {
     }
 }
 
+/// Small maps answer lookups through their filter of inserted keys
+/// before the table: every key inserted (also after a `clear`, and after
+/// removals moved others) must still be found, and absent keys not.
+#[test]
+fn small_maps_find_every_key_through_their_filter() {
+    let heap = HeapBuilder::new().build().unwrap();
+    let m = heap.mutator();
+    let mut rng = Rng(0xB100);
+    for n in 1..40u64 {
+        let map = Gc::as_ref(m.alloc(GcMap::<Plain<u64>, Plain<u64>>::new()));
+        for round in 0..2 {
+            let keys: Vec<u64> = (0..n).map(|_| 1 + rng.below(1 << 30) as u64).collect();
+            for &k in &keys {
+                map.insert(&m, k, k + round);
+            }
+            if let Some(&gone) = keys.first() {
+                map.remove(&m, gone);
+                assert_eq!(map.get(gone), None);
+            }
+            for &k in &keys[1..] {
+                assert_eq!(map.get(k), Some(k + round), "{n} keys, key {k}");
+            }
+            assert_eq!(map.get(1 << 40), None);
+            map.clear(&m);
+            assert!(keys.iter().all(|&k| map.get(k).is_none()));
+        }
+    }
+}
+
 #[test]
 fn null_keys_are_keys() {
     let heap = HeapBuilder::new().build().unwrap();

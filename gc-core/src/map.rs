@@ -33,7 +33,7 @@
 use std::borrow::Borrow;
 use std::fmt;
 use std::hash::Hash;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::Relaxed};
 
 use crate::array::GcArray;
 use crate::gc::{Gc, Member};
@@ -50,6 +50,13 @@ const MIN_CAPACITY: usize = 8;
 #[inline(always)]
 fn home(hash: u64, mask: usize) -> usize {
     hash.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(32) as usize & mask
+}
+
+/// The bit of `key_bits` (`GcMap`) that a key hashing to `hash` sets:
+/// five bits of the product that `home` does not use for the index.
+#[inline(always)]
+fn key_bit(hash: u64) -> u32 {
+    1 << ((hash.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 26) & 31)
 }
 
 /// Whether `key` is the key type's null value.
@@ -122,6 +129,14 @@ pub struct GcMap<K, V> {
     /// The null key's value, if `has_null`; `V::null()` otherwise.
     null_value: V,
     has_null: AtomicBool,
+    /// A one-word Bloom filter of the keys ever inserted since the last
+    /// `clear`: the `key_bit` of each. A lookup whose bit is clear misses
+    /// without touching the table, which answers most misses of a small
+    /// map (an interpreter asking whether an instance's fields shadow a
+    /// method, on every method call) from the map's own word. Removal
+    /// leaves bits set, so the filter only ever errs towards probing. It
+    /// shares the word of `has_null`, so the map is no larger.
+    key_bits: AtomicU32,
 }
 
 impl<K: Key, V: Slot> Default for GcMap<K, V> {
@@ -139,6 +154,7 @@ impl<K: Key, V: Slot> GcMap<K, V> {
             null_key: K::null(),
             null_value: V::null(),
             has_null: AtomicBool::new(false),
+            key_bits: AtomicU32::new(0),
         }
     }
 
@@ -215,8 +231,12 @@ impl<K: Key, V: Slot> GcMap<K, V> {
     /// The entry holding the non-null `key`.
     #[inline(always)]
     fn entry(&self, key: K::Value<'_>) -> Option<&Entry<K, V>> {
+        let hash = K::key_hash(key);
+        if self.key_bits.load(Relaxed) & key_bit(hash) == 0 {
+            return None;
+        }
         let entries = self.entries();
-        let i = Self::probe(entries, K::key_hash(key), |k| K::key_eq(k, key)).ok()?;
+        let i = Self::probe(entries, hash, |k| K::key_eq(k, key)).ok()?;
         Some(&entries[i])
     }
 
@@ -284,6 +304,10 @@ impl<K: Key, V: Slot> GcMap<K, V> {
         };
         let e = &entries[vacant];
         e.value.set(m, value);
+        let bit = key_bit(hash);
+        if self.key_bits.load(Relaxed) & bit == 0 {
+            self.key_bits.fetch_or(bit, Relaxed);
+        }
         e.key.set(m, key);
         self.used.store(used + 1, Relaxed);
         None
@@ -338,6 +362,7 @@ impl<K: Key, V: Slot> GcMap<K, V> {
         self.used.store(0, Relaxed);
         self.null_value.set(m, V::null().get());
         self.has_null.store(false, Relaxed);
+        self.key_bits.store(0, Relaxed);
     }
 
     /// The entries, in no particular order, from the backing array as it
