@@ -74,13 +74,6 @@ pub mod op {
     /// `JUMP_IF_FALSE` whose condition is popped on both paths (an `if`
     /// or loop condition: the `POP` after the jump and at its target).
     pub const POP_JUMP_IF_FALSE: u8 = 45;
-    /// Every opcode is below this (a power of two): the VM masks the byte
-    /// it dispatches on with `MASK`, so the jump table covers every value
-    /// it can see and needs no range check.
-    pub const LIMIT: u8 = 64;
-    pub const MASK: u8 = LIMIT - 1;
-    // POP_JUMP_IF_FALSE is the highest opcode.
-    const _: () = assert!(POP_JUMP_IF_FALSE < LIMIT && LIMIT.is_power_of_two());
 }
 
 /// A chunk under construction.

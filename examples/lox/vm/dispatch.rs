@@ -160,9 +160,7 @@ impl<'m> Interp<'m, '_> {
     fn dispatch(&mut self) -> Result<Infallible, Exit> {
         let m = self.m;
         loop {
-            // Masked: no opcode is above `op::MASK`, and a table that
-            // covers every masked value needs no range check.
-            match self.read_byte() & op::MASK {
+            match self.read_byte() {
                 op::CONSTANT => {
                     let constant = self.read_constant_slot();
                     self.push_slot(constant)?;
