@@ -161,14 +161,6 @@ impl Obj {
     }
 
     #[inline]
-    pub fn as_closure(&self) -> Option<&Closure> {
-        match self {
-            Obj::Closure(c) => Some(c),
-            _ => None,
-        }
-    }
-
-    #[inline]
     pub fn as_class(&self) -> Option<&Class> {
         match self {
             Obj::Class(c) => Some(c),

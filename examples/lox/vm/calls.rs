@@ -19,7 +19,7 @@ use tricolor::{Gc, GcArray, Member, Mutator};
 use super::classes::{superclass_at, undefined_property};
 use super::dispatch::Interp;
 use super::upvalues::close_upvalues;
-use super::{error, Exit, Vm, VmState, FRAMES_MAX};
+use super::{error, Exit, Vm, FRAMES_MAX};
 use crate::object::{self, Class, Closure, NativeFn, Obj};
 use crate::value::{Slot, Value};
 
@@ -136,10 +136,7 @@ impl<'m> Interp<'m, '_> {
     #[inline(always)]
     pub(super) fn call(&mut self, argc: usize) -> Result<(), Exit> {
         let callee = self.peek(argc);
-        match callee.as_obj() {
-            Some(obj) if obj.as_closure().is_some() => self.call_closure(obj, argc),
-            _ => self.call_value(callee, argc),
-        }
+        self.call_value(callee, argc)
     }
 
     /// `INVOKE`: `receiver.name(args)` without making a bound method
@@ -195,27 +192,58 @@ impl<'m> Interp<'m, '_> {
         name: Gc<'m, Obj>,
         argc: usize,
     ) -> Result<(), Exit> {
+        match self.find_method(class, name) {
+            Some((method, code)) => self.enter(method, code, argc),
+            None => Err(undefined_property(name)),
+        }
+    }
+
+    /// `class`'s method `name` and its code, through the method cache.
+    #[inline(always)]
+    fn find_method(
+        &mut self,
+        class: &'m Class,
+        name: Gc<'m, Obj>,
+    ) -> Option<(Gc<'m, Obj>, Code<'m>)> {
         let (class_key, name_key) = (class as *const Class as usize, Gc::as_ptr(name) as usize);
         let line = &mut self.method_cache[method_cache_index(class_key, name_key)];
         if line.class == class_key && line.name == name_key {
             if let Some(method) = line.method {
-                let code = line.code;
-                return self.enter(method, code, argc);
+                return Some((method, line.code));
             }
         }
-        match class.methods.get(Some(name)) {
-            Some(method) => {
-                let method = method.as_gc().expect("methods are closures");
-                let code = Code::of(Gc::as_ref(method).closure());
-                *line = MethodLine {
-                    class: class_key,
-                    name: name_key,
-                    method: Some(method),
-                    code,
-                };
-                self.enter(method, code, argc)
-            }
-            None => Err(undefined_property(name)),
+        let method = class
+            .methods
+            .get(Some(name))?
+            .as_gc()
+            .expect("methods are closures");
+        let code = Code::of(Gc::as_ref(method).closure());
+        *line = MethodLine {
+            class: class_key,
+            name: name_key,
+            method: Some(method),
+            code,
+        };
+        Some((method, code))
+    }
+
+    /// Call `class` (clox's `callValue` on a class): a new instance
+    /// replaces the class as slot 0 (`this`), then the initializer runs;
+    /// without one the call completes at once and takes no arguments.
+    #[inline(always)]
+    fn instantiate(
+        &mut self,
+        class_object: Gc<'m, Obj>,
+        class: &'m Class,
+        argc: usize,
+    ) -> Result<(), Exit> {
+        let instance = object::new_instance(self.m, class_object);
+        self.stack[self.sp - 1 - argc].set(self.m, Value::Obj(instance));
+        let init = self.state.init_string.get().expect("the VM has \"init\"");
+        match self.find_method(class, init) {
+            Some((method, code)) => self.enter(method, code, argc),
+            None if argc != 0 => Err(arity_error(0, argc)),
+            None => self.poll_safepoint(),
         }
     }
 
@@ -276,13 +304,20 @@ impl<'m> Interp<'m, '_> {
     }
 
     /// Call any callable value (clox's `callValue`): closures, bound
-    /// methods and initializers enter a frame through `call_closure`; a
-    /// native or a class without `init` completes at once.
+    /// methods and initializers enter a frame through `enter`; a native or
+    /// a class without `init` completes at once.
     #[inline(always)]
     fn call_value(&mut self, callee: Value<'m>, argc: usize) -> Result<(), Exit> {
+        if let Some(object) = callee.as_obj() {
+            match Gc::as_ref(object) {
+                Obj::Closure(_) => return self.call_closure(object, argc),
+                Obj::Class(class) => return self.instantiate(object, class, argc),
+                _ => {}
+            }
+        }
         match self
             .vm
-            .prepare_call(self.m, self.state, self.stack, self.sp, callee, argc)?
+            .prepare_call(self.m, self.stack, self.sp, callee, argc)?
         {
             Some(closure) => self.call_closure(closure, argc),
             // The result is in the callee's slot.
@@ -295,16 +330,15 @@ impl<'m> Interp<'m, '_> {
 }
 
 impl Vm {
-    /// The non-closure half of clox's `callValue` for `callee` with the
-    /// `argc` arguments on top of the stack: put the receiver or the new
-    /// instance in the callee's slot and return the closure to enter, or
-    /// run a native (or an initializer-less class) to completion and
+    /// The rest of clox's `callValue` for `callee` with the `argc`
+    /// arguments on top of the stack (closures and classes are
+    /// `call_value`'s): put a bound method's receiver in the callee's slot
+    /// and return the closure to enter, or run a native to completion and
     /// return `None`, the result in the callee's slot.
     #[inline(never)]
     fn prepare_call<'m>(
         &self,
         m: &'m Mutator,
-        state: &'m VmState,
         stack: &'m GcArray<Slot>,
         sp: usize,
         callee: Value<'m>,
@@ -314,24 +348,10 @@ impl Vm {
             return Err(error("Can only call functions and classes."));
         };
         match Gc::as_ref(obj) {
-            Obj::Closure(_) => Ok(Some(obj)),
             Obj::BoundMethod(bound) => {
                 stack[sp - 1 - argc].set(m, bound.receiver.get());
                 let method = bound.method.get().expect("a bound method has a method");
                 Ok(Some(method))
-            }
-            Obj::Class(class) => {
-                // The new instance replaces the class as slot 0 (`this`).
-                let instance = object::new_instance(m, obj);
-                stack[sp - 1 - argc].set(m, Value::Obj(instance));
-                let init = state.init_string.get().expect("the VM has \"init\"");
-                match class.methods.get(Some(init)) {
-                    Some(initializer) => {
-                        Ok(Some(initializer.as_gc().expect("methods are closures")))
-                    }
-                    None if argc != 0 => Err(arity_error(0, argc)),
-                    None => Ok(None),
-                }
             }
             Obj::Native(native) => {
                 let result = self.call_native(native.function);
