@@ -1,10 +1,12 @@
 //! Calls and returns: entering a closure (`CALL`, `INVOKE`,
 //! `SUPER_INVOKE`), calling the other callables (bound methods, classes,
-//! natives), `RETURN`, and the frames and call cache `execute` keeps.
+//! natives), `RETURN`, and the frames, call cache and method cache
+//! `execute` keeps.
 //!
-//! A call pushes a frame: the callee's closure goes into `VmState::frames`
-//! at the new depth (the frame's root while it is active), its `ip`,
-//! `base` and code into `execute`'s frames. Slot 0 of the new frame, the
+//! A call pushes a frame: the callee's `ip`, `base` and code (its closure
+//! included) into `execute`'s frames. The closures reach `VmState::frames`,
+//! the frames' roots, only when `execute` returns for a safepoint
+//! (`save_frames`); until then the frames hold them as `Gc`s. Slot 0 of the new frame, the
 //! stack slot below the arguments, holds the callee, or for a method or an
 //! initializer the receiver (`this`). Every call is a safepoint, taken
 //! only if the collector asks for one; a call that completes at once (a
@@ -25,9 +27,11 @@ use crate::value::{Slot, Value};
 
 /// A frame's closure and what `execute` caches of its function, so that
 /// neither a call that hits the call cache nor a return walks closure ->
-/// function -> code again.
+/// function -> code again. `object` is the closure as a heap object, for
+/// `VmState::frames` (written when `execute` returns, `save_frames`).
 #[derive(Clone, Copy)]
 pub(super) struct Code<'m> {
+    pub(super) object: Gc<'m, Obj>,
     pub(super) closure: &'m Closure,
     pub(super) code: &'m [u8],
     pub(super) consts: &'m [Slot],
@@ -35,10 +39,13 @@ pub(super) struct Code<'m> {
 }
 
 impl<'m> Code<'m> {
+    /// The code of `object`, a closure.
     #[inline]
-    fn of(closure: &'m Closure) -> Code<'m> {
+    fn of(object: Gc<'m, Obj>) -> Code<'m> {
+        let closure = Gc::as_ref(object).closure();
         let function = closure.function();
         Code {
+            object,
             closure,
             arity: function.arity,
             code: function.code(),
@@ -49,12 +56,9 @@ impl<'m> Code<'m> {
     /// The code of the frame at `depth`, from its rooted closure.
     pub(super) fn of_frame(frame_closures: &'m GcArray<Member<Obj>>, depth: usize) -> Code<'m> {
         Code::of(
-            Gc::as_ref(
-                frame_closures[depth]
-                    .get()
-                    .expect("an active frame has a closure"),
-            )
-            .closure(),
+            frame_closures[depth]
+                .get()
+                .expect("an active frame has a closure"),
         )
     }
 }
@@ -94,14 +98,13 @@ fn cache_index(key: usize, lines: usize) -> usize {
 /// Entries in `execute`'s method cache (a power of two).
 pub(super) const METHOD_CACHE: usize = 64;
 
-/// A method found by `INVOKE` or `SUPER_INVOKE`: the class and name it was
-/// looked up by (as addresses; 0 for an empty line), the method's closure
-/// and its code.
+/// A method found by `INVOKE`, `SUPER_INVOKE` or a class's call: the
+/// class and name it was looked up by (as addresses; a class of 0 marks an
+/// empty line) and the method's code.
 #[derive(Clone, Copy)]
 pub(super) struct MethodLine<'m> {
     class: usize,
     name: usize,
-    method: Option<Gc<'m, Obj>>,
     code: Code<'m>,
 }
 
@@ -110,7 +113,6 @@ impl<'m> MethodLine<'m> {
         MethodLine {
             class: 0,
             name: 0,
-            method: None,
             code,
         }
     }
@@ -193,38 +195,31 @@ impl<'m> Interp<'m, '_> {
         argc: usize,
     ) -> Result<(), Exit> {
         match self.find_method(class, name) {
-            Some((method, code)) => self.enter(method, code, argc),
+            Some(code) => self.enter(code, argc),
             None => Err(undefined_property(name)),
         }
     }
 
-    /// `class`'s method `name` and its code, through the method cache.
+    /// The code of `class`'s method `name`, through the method cache.
     #[inline(always)]
-    fn find_method(
-        &mut self,
-        class: &'m Class,
-        name: Gc<'m, Obj>,
-    ) -> Option<(Gc<'m, Obj>, Code<'m>)> {
+    fn find_method(&mut self, class: &'m Class, name: Gc<'m, Obj>) -> Option<Code<'m>> {
         let (class_key, name_key) = (class as *const Class as usize, Gc::as_ptr(name) as usize);
         let line = &mut self.method_cache[method_cache_index(class_key, name_key)];
         if line.class == class_key && line.name == name_key {
-            if let Some(method) = line.method {
-                return Some((method, line.code));
-            }
+            return Some(line.code);
         }
         let method = class
             .methods
             .get(Some(name))?
             .as_gc()
             .expect("methods are closures");
-        let code = Code::of(Gc::as_ref(method).closure());
+        let code = Code::of(method);
         *line = MethodLine {
             class: class_key,
             name: name_key,
-            method: Some(method),
             code,
         };
-        Some((method, code))
+        Some(code)
     }
 
     /// Call `class` (clox's `callValue` on a class): a new instance
@@ -241,7 +236,7 @@ impl<'m> Interp<'m, '_> {
         self.stack[self.sp - 1 - argc].set(self.m, Value::Obj(instance));
         let init = self.state.init_string.get().expect("the VM has \"init\"");
         match self.find_method(class, init) {
-            Some((method, code)) => self.enter(method, code, argc),
+            Some(code) => self.enter(code, argc),
             None if argc != 0 => Err(arity_error(0, argc)),
             None => self.poll_safepoint(),
         }
@@ -264,29 +259,24 @@ impl<'m> Interp<'m, '_> {
         let c = match line.0 {
             Some(cached) if Gc::ptr_eq(cached, callee) => line.1,
             _ => {
-                let c = Code::of(Gc::as_ref(callee).closure());
+                let c = Code::of(callee);
                 *line = (Some(callee), c);
                 c
             }
         };
-        self.enter(callee, c, argc)
+        self.enter(c, argc)
     }
 
-    /// Enter `callee`, whose code is `c`: `call_closure` once the code is
-    /// known.
+    /// Enter the closure whose code is `c`: `call_closure` once the code
+    /// is known. Its closure is not stored in `VmState::frames` here but
+    /// when `execute` returns (`save_frames`): until then `c` holds it.
     #[inline(always)]
-    fn enter(&mut self, callee: Gc<'m, Obj>, c: Code<'m>, argc: usize) -> Result<(), Exit> {
+    fn enter(&mut self, c: Code<'m>, argc: usize) -> Result<(), Exit> {
         if argc != c.arity {
             return Err(arity_error(c.arity, argc));
         }
         if self.depth == FRAMES_MAX {
             return Err(error("Stack overflow."));
-        }
-        // Recursion often re-enters a depth with the same closure: skip
-        // the store (and its barrier) then.
-        let entry = &self.frame_closures[self.depth];
-        if !entry.get().is_some_and(|old| Gc::ptr_eq(old, callee)) {
-            entry.set(self.m, Some(callee));
         }
         self.frames[(self.depth - 1) % FRAMES_MAX].ip = self.ip;
         self.ip = 0;

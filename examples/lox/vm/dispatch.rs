@@ -47,8 +47,6 @@ pub(super) struct Interp<'m, 'v> {
     /// For what is not cached here: output, the interner, natives.
     pub(super) vm: &'v mut Vm,
     pub(super) state: &'m VmState,
-    /// The closure of frame `i` at index `i`: the frames' roots.
-    pub(super) frame_closures: &'m GcArray<Member<Obj>>,
     pub(super) globals: &'m GcArray<Slot>,
     /// The stack's array, until it grows.
     pub(super) stack: &'m GcArray<Slot>,
@@ -104,7 +102,6 @@ impl Vm {
             m,
             vm: self,
             state,
-            frame_closures,
             globals: state.globals(),
             stack: state.stack(),
             sp,
@@ -128,7 +125,7 @@ impl Vm {
             sp,
             ..
         } = interp;
-        vm.save_frames(frames, depth, ip, sp);
+        vm.save_frames(m, frame_closures, frames, depth, ip, sp);
         exit
     }
 
@@ -136,8 +133,28 @@ impl Vm {
     /// frames, the running one at `ip`, and the stack top) where `run`,
     /// the error report and the next `execute` find it. At the script's
     /// end there are no frames and the stack is empty.
+    ///
+    /// The frames' closures go into `VmState::frames` (the frames' roots)
+    /// here, not at each call: a running `execute` holds them as `Gc`s,
+    /// which stay valid until the safepoint that follows this.
     #[inline(never)]
-    fn save_frames(&mut self, frames: &[Frame<'_>], depth: usize, ip: usize, sp: usize) {
+    fn save_frames(
+        &mut self,
+        m: &Mutator,
+        frame_closures: &GcArray<Member<Obj>>,
+        frames: &[Frame<'_>],
+        depth: usize,
+        ip: usize,
+        sp: usize,
+    ) {
+        for (entry, frame) in frame_closures.iter().zip(&frames[..depth]) {
+            if !entry
+                .get()
+                .is_some_and(|old| Gc::ptr_eq(old, frame.code.object))
+            {
+                entry.set(m, Some(frame.code.object));
+            }
+        }
         self.frames.clear();
         self.frames
             .extend(frames[..depth].iter().map(|f| CallFrame {
