@@ -18,8 +18,8 @@
 //! Reading an element is one load after the bounds check: the elements'
 //! address is computed from the array's, not loaded from a pointer field.
 //! A pointer derived from `&self` would only cover the length word, so the
-//! computed address takes the exposed provenance of the heap's memory
-//! (`ptr::with_exposed_provenance`), the same provenance every `Gc` gets
+//! computed address takes the exposed provenance of the heap's memory (an
+//! integer-to-pointer cast), the same provenance every `Gc` gets
 //! from its address (`gc.rs`): the heap's mapping is exposed when the
 //! allocator turns its base into an integer.
 
@@ -85,7 +85,9 @@ impl<T> GcArray<T> {
     #[inline(always)]
     fn elems_ptr(&self) -> *mut T {
         let addr = self as *const GcArray<T> as usize + std::mem::offset_of!(GcArray<T>, elems);
-        std::ptr::with_exposed_provenance_mut(addr)
+        // An integer-to-pointer cast: the pointer takes exposed provenance
+        // (`ptr::with_exposed_provenance_mut`, after this crate's MSRV).
+        addr as *mut T
     }
 }
 

@@ -92,7 +92,7 @@ fn call_cache_index(closure: Gc<'_, Obj>) -> usize {
 /// crowd a few lines.
 #[inline(always)]
 fn cache_index(key: usize, lines: usize) -> usize {
-    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (usize::BITS - lines.trailing_zeros())) as usize
+    key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (usize::BITS - lines.trailing_zeros())
 }
 
 /// Entries in `execute`'s method cache (a power of two).
