@@ -31,8 +31,12 @@ use crate::stats::CycleRecord;
 use crate::world::StopKind;
 
 /// Times mark termination hands barrier work back to concurrent marking
-/// before it finishes the mark inside the pause.
-const TERMINATION_RETRIES: usize = 3;
+/// before it finishes the mark inside the pause. Each hand-back costs a
+/// short stop; finishing inside the pause costs whatever is left, which
+/// can be a young subtree a store shaded. With 3, about one Lox
+/// binary_trees run in 20 had a 0.13 ms termination pause, all of it
+/// marking; with 10, none in 20 passed 0.06 ms.
+const TERMINATION_RETRIES: usize = 10;
 
 impl HeapInner {
     /// Stop the world and finish the mark (see the module comment).
