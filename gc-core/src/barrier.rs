@@ -100,11 +100,24 @@ pub(crate) fn store(
     address: fn(usize) -> usize,
 ) {
     check_owner(m, place, slot as *const AtomicUsize as usize);
-    let target = address(new);
-    check_target(m, target);
+    check_target(m, address(new));
+    write(m, place, slot, new, address);
+}
+
+/// The write all three stores end in, once their checks passed: the hybrid
+/// barrier while marking where `place` needs it (old and new target), then
+/// publish.
+#[inline(always)]
+fn write(
+    m: &Mutator,
+    place: Place<'_>,
+    slot: &AtomicUsize,
+    new: usize,
+    address: fn(usize) -> usize,
+) {
     if matches!(place, Place::Object(_) | Place::Global(_)) && m.marking() {
         m.barrier()
-            .shade_pair(m, address(slot.load(Ordering::Relaxed)), target);
+            .shade_pair(m, address(slot.load(Ordering::Relaxed)), address(new));
     }
     slot.store(new, Ordering::Release);
 }
@@ -139,11 +152,7 @@ pub(crate) fn copy(
         return store(m, Place::Object(what), dst, new, address);
     }
     check_owner(m, Place::Object(what), dst as *const AtomicUsize as usize);
-    if m.marking() {
-        m.barrier()
-            .shade_pair(m, address(dst.load(Ordering::Relaxed)), address(new));
-    }
-    dst.store(new, Ordering::Release);
+    write(m, Place::Object(what), dst, new, address);
 }
 
 /// [`store`] of a word that holds no pointer (a number, a tag): the slot's
@@ -162,11 +171,7 @@ pub(crate) fn store_non_pointer(
 ) {
     debug_assert_eq!(address(new), 0, "store_non_pointer of a pointer");
     check_owner(m, Place::Object(what), dst as *const AtomicUsize as usize);
-    if m.marking() {
-        m.barrier()
-            .shade_pair(m, address(dst.load(Ordering::Relaxed)), 0);
-    }
-    dst.store(new, Ordering::Release);
+    write(m, Place::Object(what), dst, new, address);
 }
 
 /// Panic unless `place` belongs to `m` (its heap, or itself for a root);
