@@ -18,6 +18,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 runs="${RUNS:-3}"
+vars=("$@")
 benches="${ONLY:-fib binary_trees trees equality instantiation invocation method_call properties zoo zoo_batch strings}"
 cd "$root"
 cargo build --release --example lox >&2
@@ -26,12 +27,13 @@ clox="${CLOX:-}"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
-# run VM SCRIPT TAG: one run; leaves stdout in $tmp/TAG.out, the stats line
-# in $tmp/TAG.err and "wall user sys" in $tmp/TAG.time. Fails on a wrong
-# output.
+# run VM SCRIPT TAG [VAR=VALUE...]: one run, in that environment; leaves
+# stdout in $tmp/TAG.out, the stats line in $tmp/TAG.err and "wall user
+# sys" in $tmp/TAG.time. Fails on a wrong output.
 run() {
     local vm="$1" script="$2" tag="$3"
-    env "${extra[@]}" LOX_GCSTATS=1 /usr/bin/time -f '%e %U %S' -o "$tmp/$tag.time" \
+    shift 3
+    env "$@" LOX_GCSTATS=1 /usr/bin/time -f '%e %U %S' -o "$tmp/$tag.time" \
         "$vm" "$script" >"$tmp/$tag.out" 2>"$tmp/$tag.err" || true
     local expect
     expect="$(sed -n 's|.*// expect: ||p' "$script")"
@@ -46,8 +48,6 @@ score() {
     if [ "$1" = zoo_batch ]; then tail -n 2 "$tmp/$2.out" | head -n 1; else cut -d' ' -f1 "$tmp/$2.time"; fi
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-extra=("$@")
-[ ${#extra[@]} -eq 0 ] && extra=(LOX_BENCH=1)
 
 printf '%-14s %9s %9s %6s %7s %10s %7s %8s\n' \
     benchmark ours clox ratio cycles 'max pause' 'GC CPU' 'CPU s'
@@ -56,10 +56,10 @@ for bench in $benches; do
     script="$here/$bench.lox"
     : >"$tmp/ours.scores" >"$tmp/clox.scores"
     for i in $(seq "$runs"); do
-        run "$ours" "$script" "ours$i" || status=1
+        run "$ours" "$script" "ours$i" ${vars[@]+"${vars[@]}"} || status=1
         score "$bench" "ours$i" >>"$tmp/ours.scores"
         if [ -n "$clox" ]; then
-            run "$clox" "$script" "clox$i" || status=1
+            run "$clox" "$script" "clox$i" ${vars[@]+"${vars[@]}"} || status=1
             score "$bench" "clox$i" >>"$tmp/clox.scores"
         fi
     done
