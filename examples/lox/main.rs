@@ -25,6 +25,7 @@ mod compiler;
 mod globals;
 mod object;
 mod scanner;
+mod shape;
 mod strings;
 mod value;
 mod vm;

@@ -6,8 +6,9 @@
 //! mutable scalars in atomics: the marker may read an object while the VM
 //! runs, and GC objects must be `Send + Sync` for `Member<Obj>` to be.
 //! Variable-length parts (constants, upvalue arrays, string bytes, byte
-//! code) are separate `GcArray` objects; fields and methods are the
-//! library's `GcMap`, keyed by interned strings (identity). Keeping even the
+//! code) are separate `GcArray` objects; methods are the library's
+//! `GcMap`, keyed by interned strings (identity), and an instance's fields
+//! are an array of values indexed through a shared shape (`shape.rs`). Keeping even the
 //! pointer-free ones in the GC heap rather than in `Box`es means `Obj` has no
 //! destructor, so the sweeper frees dead objects without calling into them,
 //! and all of a program's memory counts towards the pacer's heap goal.
@@ -32,12 +33,13 @@
 use std::fmt;
 use std::sync::atomic::AtomicUsize;
 
-use tricolor::{Gc, GcArray, GcMap, GcStr, Member, Mutator, Trace};
+use tricolor::{Gc, GcArray, GcMap, GcStr, Member, Mutator, Plain, Trace};
 
 use crate::chunk::ChunkBuilder;
+use crate::shape::Shape;
 use crate::value::{Slot, Value};
 
-/// Fields and methods by name. Names are interned strings, so the map's
+/// A class's methods by name. Names are interned strings, so the map's
 /// identity keys are string equality, as clox's table compares pointers.
 pub type Table = GcMap<Member<Obj>, Slot>;
 
@@ -123,16 +125,30 @@ pub struct Upvalue {
 
 pub const CLOSED: usize = usize::MAX;
 
+/// A class. Its methods are a map of their own, not a field, which keeps
+/// `Class` no larger than `Function` (`Obj` is as large as its largest
+/// variant, and 56 bytes make every object one 64-byte slot).
 #[derive(Trace)]
 pub struct Class {
     pub name: Member<Obj>,
-    pub methods: Table,
+    pub methods: Member<Table>,
+    /// The shape of its instances before they have fields (`shape.rs`).
+    pub shape: Member<Shape>,
+    /// The most fields an instance of the class has had: how long a new
+    /// instance's values array is made.
+    pub field_hint: Plain<usize>,
 }
 
+/// An instance: its class, and its fields as a shape (names to indexes)
+/// and an array of values (see `shape.rs`).
 #[derive(Trace)]
 pub struct Instance {
     pub class: Member<Obj>,
-    pub fields: Table,
+    /// Null for the class's empty shape (`Class::shape`).
+    pub shape: Member<Shape>,
+    /// Null until the first field; at least as long as the shape has
+    /// fields.
+    pub values: Member<GcArray<Slot>>,
 }
 
 #[derive(Trace)]
@@ -203,11 +219,43 @@ impl Obj {
     }
 }
 
+impl Class {
+    /// The methods by name.
+    #[inline]
+    pub fn methods(&self) -> &Table {
+        Gc::as_ref(self.methods.get().expect("a class has methods"))
+    }
+}
+
 impl Instance {
     /// The instance's class.
     #[inline]
     pub fn class(&self) -> &Class {
         Gc::as_ref(self.class.get().expect("an instance has a class")).class()
+    }
+
+    /// Where its fields are: its class's empty shape while its own is
+    /// null (which saves a new instance that store).
+    #[inline]
+    pub fn shape(&self) -> &Shape {
+        match self.shape.get() {
+            Some(shape) => Gc::as_ref(shape),
+            None => Gc::as_ref(self.class().shape.get().expect("a class has a shape")),
+        }
+    }
+
+    /// Its field values, indexed as its shape says.
+    #[inline(always)]
+    pub fn values(&self) -> &GcArray<Slot> {
+        Gc::as_ref(self.values.get().expect("an instance with fields has values"))
+    }
+
+    /// Field `name`'s value slot, if the instance has that field.
+    #[inline(always)]
+    pub fn field(&self, name: Gc<'_, Obj>) -> Option<&Slot> {
+        // A null shape has no fields.
+        let index = Gc::as_ref(self.shape.get()?).find(name)?;
+        Some(&self.values()[index])
     }
 }
 
@@ -304,7 +352,9 @@ pub fn new_upvalue<'m>(m: &'m Mutator, location: usize, next: Option<Gc<'m, Obj>
 pub fn new_class<'m>(m: &'m Mutator, name: Gc<'m, Obj>) -> Gc<'m, Obj> {
     m.alloc(Obj::Class(Class {
         name: name.into(),
-        methods: Table::new(),
+        methods: m.alloc(Table::new()).into(),
+        shape: Shape::empty(m).into(),
+        field_hint: Plain::new(0),
     }))
 }
 
@@ -312,7 +362,8 @@ pub fn new_class<'m>(m: &'m Mutator, name: Gc<'m, Obj>) -> Gc<'m, Obj> {
 pub fn new_instance<'m>(m: &'m Mutator, class: Gc<'m, Obj>) -> Gc<'m, Obj> {
     let obj = m.alloc(Obj::Instance(Instance {
         class: Member::null(),
-        fields: Table::new(),
+        shape: Member::null(),
+        values: Member::null(),
     }));
     if let Obj::Instance(i) = Gc::as_ref(obj) {
         i.class.set(m, Some(class));

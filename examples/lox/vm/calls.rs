@@ -150,7 +150,7 @@ impl<'m> Interp<'m, '_> {
             return Err(error("Only instances have methods."));
         };
         // A field holding a callable shadows a method of the same name.
-        if let Some(field) = instance.fields.get_slot(Some(name)) {
+        if let Some(field) = instance.field(name) {
             let field = field.get();
             self.stack[self.sp - 1 - argc].set(self.m, field);
             self.call_value(field, argc)
@@ -209,7 +209,7 @@ impl<'m> Interp<'m, '_> {
             return Some(line.code);
         }
         let method = class
-            .methods
+            .methods()
             .get(Some(name))?
             .as_gc()
             .expect("methods are closures");

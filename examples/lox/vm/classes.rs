@@ -2,8 +2,9 @@
 //! `GET_PROPERTY`/`SET_PROPERTY` (and their `this.name` forms) and
 //! `GET_SUPER`. (Method calls are in `calls.rs`.)
 //!
-//! Fields and methods are `GcMap`s keyed by interned name. A field shadows
-//! a method of the same name. Inheritance copies the superclass's methods
+//! Methods are a `GcMap` keyed by interned name; fields are an array of
+//! values indexed through the instance's shape (`shape.rs`). A field
+//! shadows a method of the same name. Inheritance copies the superclass's methods
 //! down into the subclass when `INHERIT` runs, before the subclass's own
 //! `METHOD`s overwrite them, so a method lookup is one map probe. Reading
 //! a method as a property makes a bound method (an allocation); `INVOKE`
@@ -16,7 +17,8 @@ use tricolor::{Gc, GcArray, Mutator};
 
 use super::dispatch::Interp;
 use super::{error, Exit};
-use crate::object::{self, Class, Instance, Obj};
+use crate::object::{self, Class, Obj};
+use crate::shape::add_field;
 use crate::value::{Slot, Value};
 
 impl<'m> Interp<'m, '_> {
@@ -33,7 +35,7 @@ impl<'m> Interp<'m, '_> {
         let Some(instance) = receiver.obj_ref().and_then(Obj::as_instance) else {
             return Err(error("Only instances have properties."));
         };
-        if let Some(value) = instance.fields.get_slot(Some(name)) {
+        if let Some(value) = instance.field(name) {
             self.stack[dst].copy_from(self.m, value);
             return Ok(());
         }
@@ -53,7 +55,7 @@ impl<'m> Interp<'m, '_> {
             return Err(error("Only instances have fields."));
         };
         let value = self.top();
-        match instance.fields.get_slot(Some(name)) {
+        match instance.field(name) {
             Some(field) => field.copy_from(self.m, value),
             None => add_field(self.m, instance, name, value.get()),
         }
@@ -118,7 +120,7 @@ fn bind_method<'m>(
     name: Gc<'_, Obj>,
     receiver: Value<'m>,
 ) -> Option<Gc<'m, Obj>> {
-    let method = class.methods.get(Some(name))?.as_gc()?;
+    let method = class.methods().get(Some(name))?.as_gc()?;
     Some(object::new_bound_method(m, receiver, method))
 }
 
@@ -138,8 +140,8 @@ fn inherit(m: &Mutator, superclass: Value<'_>, subclass: Value<'_>) -> bool {
     let subclass = subclass.obj_ref().expect("OP_INHERIT on a class").class();
     // Copy-down inheritance: methods defined later in the subclass
     // overwrite the copies.
-    for (name, method) in superclass.methods.iter() {
-        subclass.methods.insert(m, name, method);
+    for (name, method) in superclass.methods().iter() {
+        subclass.methods().insert(m, name, method);
     }
     true
 }
@@ -148,11 +150,5 @@ fn inherit(m: &Mutator, superclass: Value<'_>, subclass: Value<'_>) -> bool {
 #[inline(never)]
 fn add_method(m: &Mutator, name: Gc<'_, Obj>, class: Value<'_>, method: Value<'_>) {
     let class = class.obj_ref().expect("OP_METHOD on a class").class();
-    class.methods.insert(m, Some(name), method.word());
-}
-
-/// `SET_PROPERTY` of a field the instance does not have yet.
-#[inline(never)]
-fn add_field(m: &Mutator, instance: &Instance, name: Gc<'_, Obj>, value: Value<'_>) {
-    instance.fields.insert(m, Some(name), value.word());
+    class.methods().insert(m, Some(name), method.word());
 }
