@@ -53,10 +53,10 @@ pub(super) struct Interp<'m, 'v> {
     /// Stack top: the index of the first free slot.
     pub(super) sp: usize,
     /// The running frame: next instruction, stack index of its slot 0,
-    /// closure, and the closure's code and constants.
+    /// and its closure's code and constants (the closure itself is in
+    /// `frames`, `Interp::closure`).
     pub(super) ip: usize,
     pub(super) base: usize,
-    pub(super) closure: &'m Closure,
     pub(super) code: &'m [u8],
     pub(super) consts: &'m [Slot],
     /// The active frames (the running one's `ip` is stale), with what
@@ -107,7 +107,6 @@ impl Vm {
             sp,
             ip: 0,
             base: 0,
-            closure: first.closure,
             code: first.code,
             consts: first.consts,
             frames: &mut frames,
@@ -355,9 +354,14 @@ impl<'m> Interp<'m, '_> {
         let frame = self.frames[(self.depth - 1) % FRAMES_MAX];
         self.ip = frame.ip;
         self.base = frame.base;
-        self.closure = frame.code.closure;
         self.code = frame.code.code;
         self.consts = frame.code.consts;
+    }
+
+    /// The running frame's closure (for its upvalues).
+    #[inline(always)]
+    pub(super) fn closure(&self) -> &'m Closure {
+        Gc::as_ref(self.frames[(self.depth - 1) % FRAMES_MAX].code.object).closure()
     }
 
     /// Leave the loop for a safepoint if the collector asks for one.

@@ -24,7 +24,7 @@ impl<'m> Interp<'m, '_> {
     /// `GET_UPVALUE`: push the running closure's upvalue `index`.
     #[inline(always)]
     pub(super) fn get_upvalue(&mut self, index: usize) -> Result<(), Exit> {
-        let upvalue = self.closure.upvalue(index);
+        let upvalue = self.closure().upvalue(index);
         let value = match upvalue.location.load(Relaxed) {
             CLOSED => upvalue.closed.get(),
             location => self.stack[location].get(),
@@ -36,7 +36,7 @@ impl<'m> Interp<'m, '_> {
     /// closure's upvalue `index`.
     #[inline(always)]
     pub(super) fn set_upvalue(&mut self, index: usize) {
-        let upvalue = self.closure.upvalue(index);
+        let upvalue = self.closure().upvalue(index);
         match upvalue.location.load(Relaxed) {
             CLOSED => upvalue.closed.set(self.m, self.peek(0)),
             location => self.stack[location].set(self.m, self.peek(0)),
@@ -50,7 +50,7 @@ impl<'m> Interp<'m, '_> {
         let (closure, next) = make_closure(
             self.m,
             self.state,
-            self.closure,
+            self.closure(),
             self.code,
             self.ip,
             self.base,
