@@ -247,15 +247,11 @@ impl Instance {
     /// Its field values, indexed as its shape says.
     #[inline(always)]
     pub fn values(&self) -> &GcArray<Slot> {
-        Gc::as_ref(self.values.get().expect("an instance with fields has values"))
-    }
-
-    /// Field `name`'s value slot, if the instance has that field.
-    #[inline(always)]
-    pub fn field(&self, name: Gc<'_, Obj>) -> Option<&Slot> {
-        // A null shape has no fields.
-        let index = Gc::as_ref(self.shape.get()?).find(name)?;
-        Some(&self.values()[index])
+        Gc::as_ref(
+            self.values
+                .get()
+                .expect("an instance with fields has values"),
+        )
     }
 }
 

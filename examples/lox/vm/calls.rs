@@ -91,7 +91,7 @@ fn call_cache_index(closure: Gc<'_, Obj>) -> usize {
 /// multiples of their size class (often 64), so their low bits would
 /// crowd a few lines.
 #[inline(always)]
-fn cache_index(key: usize, lines: usize) -> usize {
+pub(super) fn cache_index(key: usize, lines: usize) -> usize {
     key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (usize::BITS - lines.trailing_zeros())
 }
 
@@ -150,7 +150,7 @@ impl<'m> Interp<'m, '_> {
             return Err(error("Only instances have methods."));
         };
         // A field holding a callable shadows a method of the same name.
-        if let Some(field) = instance.field(name) {
+        if let Some(field) = self.field(instance, name) {
             let field = field.get();
             self.stack[self.sp - 1 - argc].set(self.m, field);
             self.call_value(field, argc)

@@ -10,18 +10,63 @@
 //! a method as a property makes a bound method (an allocation); `INVOKE`
 //! avoids it.
 //!
+//! A field's index is found through `execute`'s field cache, direct-mapped
+//! by (shape, name), before the shape's map: a shape never changes the
+//! index of a field it has (`shape.rs`), so a line never goes stale while
+//! its shape and name keep their addresses, which they do until `execute`
+//! returns (no cycle starts before the next safepoint, so nothing is freed
+//! and no new object takes their address).
+//!
 //! The instructions' hot paths (a field that exists) are inlined into the
 //! loop; allocating or rare ones are out of line.
 
 use tricolor::{Gc, GcArray, Mutator};
 
+use super::calls::cache_index;
 use super::dispatch::Interp;
 use super::{error, Exit};
-use crate::object::{self, Class, Obj};
+use crate::object::{self, Class, Instance, Obj};
 use crate::shape::add_field;
 use crate::value::{Slot, Value};
 
+/// Entries in `execute`'s field cache (a power of two).
+pub(super) const FIELD_CACHE: usize = 64;
+
+/// A field's index in the values of instances of `shape` (addresses; a
+/// shape of 0 marks an empty line).
+#[derive(Clone, Copy, Default)]
+pub(super) struct FieldLine {
+    shape: usize,
+    name: usize,
+    index: usize,
+}
+
+/// Recent field lookups, by shape and name.
+pub(super) type FieldCache = [FieldLine; FIELD_CACHE];
+
 impl<'m> Interp<'m, '_> {
+    /// The slot of `instance`'s field `name`, if it has one.
+    #[inline(always)]
+    pub(super) fn field(&mut self, instance: &'m Instance, name: Gc<'m, Obj>) -> Option<&'m Slot> {
+        // A null shape is the class's empty one: no fields.
+        let shape = instance.shape.get()?;
+        let (shape_key, name_key) = (Gc::as_ptr(shape) as usize, Gc::as_ptr(name) as usize);
+        let line =
+            &mut self.field_cache[cache_index(shape_key ^ name_key.rotate_left(32), FIELD_CACHE)];
+        let index = if line.shape == shape_key && line.name == name_key {
+            line.index
+        } else {
+            let index = Gc::as_ref(shape).find(name)?;
+            *line = FieldLine {
+                shape: shape_key,
+                name: name_key,
+                index,
+            };
+            index
+        };
+        Some(&instance.values()[index])
+    }
+
     /// `receiver.name` for the instance in stack slot `receiver`, stored in
     /// slot `dst`: a field, or a bound method of its class.
     #[inline(always)]
@@ -35,7 +80,7 @@ impl<'m> Interp<'m, '_> {
         let Some(instance) = receiver.obj_ref().and_then(Obj::as_instance) else {
             return Err(error("Only instances have properties."));
         };
-        if let Some(value) = instance.field(name) {
+        if let Some(value) = self.field(instance, name) {
             self.stack[dst].copy_from(self.m, value);
             return Ok(());
         }
@@ -55,7 +100,7 @@ impl<'m> Interp<'m, '_> {
             return Err(error("Only instances have fields."));
         };
         let value = self.top();
-        match instance.field(name) {
+        match self.field(instance, name) {
             Some(field) => field.copy_from(self.m, value),
             None => add_field(self.m, instance, name, value.get()),
         }

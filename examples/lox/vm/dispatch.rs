@@ -4,10 +4,11 @@
 //!
 //! Speed comes from keeping the running frame in registers. `execute`
 //! builds an `Interp` in its own stack frame: the running frame's `ip`,
-//! `base`, closure, code and constants, the stack's array and top, the
-//! frame count, and borrows of the active frames and the call and method caches. Its
-//! heap pointers are `'m` borrows of the mutator, all dead when `execute`
-//! returns, which it does before every safepoint (so `run` can take one).
+//! `base`, code and constants, the stack's array and top, the frame count,
+//! and borrows of the active frames and the call, method and field caches.
+//! Its heap pointers are `'m` borrows of the mutator, all dead when
+//! `execute` returns, which it does before every safepoint (so `run` can
+//! take one).
 //! The instructions are `#[inline(always)]` methods of `Interp` (here and
 //! in `calls.rs`, `upvalues.rs`, `classes.rs`) returning `Result<_, Exit>`:
 //! an `Err` leaves the loop through `?`, for a safepoint, the script's end
@@ -18,10 +19,10 @@
 //!   paths (errors, growing the stack, natives, allocating instructions)
 //!   take the fields they need by value. So LLVM splits it into scalars
 //!   held in registers, as it did the loop's locals.
-//! - The frames and the call and method caches are `execute`'s locals that `Interp`
-//!   borrows, not its fields: their address goes out of line
-//!   (`save_frames`), and LLVM does not split a struct whose address
-//!   escapes.
+//! - The frames and the call, method and field caches are `execute`'s
+//!   locals that `Interp` borrows, not its fields: their address goes out
+//!   of line (`save_frames`), and LLVM does not split a struct whose
+//!   address escapes.
 //! - The stack is a one-word `&GcArray` (see `mod.rs`), taken again only
 //!   from `grow_stack`.
 //! - Every heap store is a barriered `set` or `copy_from`.
@@ -32,6 +33,7 @@ use std::convert::Infallible;
 use tricolor::{Gc, GcArray, Member, Mutator};
 
 use super::calls::{CallCache, Code, Frame, MethodCache, MethodLine, CALL_CACHE, METHOD_CACHE};
+use super::classes::{FieldCache, FieldLine, FIELD_CACHE};
 use super::{error, grow_stack, CallFrame, Exit, Vm, VmState, FRAMES_MAX};
 use crate::chunk::op;
 use crate::object::{Closure, Obj};
@@ -68,6 +70,7 @@ pub(super) struct Interp<'m, 'v> {
     pub(super) depth: usize,
     pub(super) call_cache: &'v mut CallCache<'m>,
     pub(super) method_cache: &'v mut MethodCache<'m>,
+    pub(super) field_cache: &'v mut FieldCache,
 }
 
 impl Vm {
@@ -89,6 +92,7 @@ impl Vm {
         // more instructions (callgrind).
         let mut call_cache: CallCache<'m> = [(None, first); CALL_CACHE];
         let mut method_cache: MethodCache<'m> = [MethodLine::empty(first); METHOD_CACHE];
+        let mut field_cache: FieldCache = [FieldLine::default(); FIELD_CACHE];
         for (i, (frame, saved)) in frames.iter_mut().zip(&self.frames).enumerate() {
             *frame = Frame {
                 ip: saved.ip,
@@ -113,6 +117,7 @@ impl Vm {
             depth,
             call_cache: &mut call_cache,
             method_cache: &mut method_cache,
+            field_cache: &mut field_cache,
         };
         interp.load_frame();
         let Err(exit) = interp.dispatch();
