@@ -5,8 +5,8 @@
 //! offset, or an argument count), plus a few fused instructions for common
 //! pairs (as CPython's and Lua's compilers do): `this.name` reads and
 //! writes, arithmetic and comparison with a number literal on the right,
-//! `>=`/`<=` without a separate `NOT`, and a conditional jump that pops its
-//! condition on both paths. Each behaves exactly as the sequence it
+//! `>=`/`<=` without a separate `NOT`, a conditional jump that pops its
+//! condition on both paths, and returning nil. Each behaves exactly as the sequence it
 //! replaces, errors and their lines included. Global variable
 //! instructions carry a two-byte slot number after the name constant (see
 //! `globals.rs`). Opcodes are plain `u8`
@@ -74,6 +74,8 @@ pub mod op {
     /// `JUMP_IF_FALSE` whose condition is popped on both paths (an `if`
     /// or loop condition: the `POP` after the jump and at its target).
     pub const POP_JUMP_IF_FALSE: u8 = 45;
+    /// `NIL` + `RETURN`: a function's implicit return, and `return;`.
+    pub const RETURN_NIL: u8 = 46;
 }
 
 /// A chunk under construction.

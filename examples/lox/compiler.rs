@@ -286,10 +286,10 @@ impl<'src, 'm> Parser<'src, 'm, '_> {
     fn emit_return(&mut self) {
         if self.fn_state().kind == FunctionKind::Initializer {
             self.emit2(op::GET_LOCAL, 0);
+            self.emit(op::RETURN);
         } else {
-            self.emit(op::NIL);
+            self.emit(op::RETURN_NIL);
         }
-        self.emit(op::RETURN);
     }
 
     fn make_constant(&mut self, value: Value<'m>) -> u8 {

@@ -208,6 +208,12 @@ impl Slot {
         self.word.set_f64(m, n);
     }
 
+    /// Store nil.
+    #[inline(always)]
+    pub fn set_nil(&self, m: &Mutator) {
+        self.word.set_bits(m, TAG_NIL);
+    }
+
     /// Store a boolean.
     #[inline(always)]
     pub fn set_bool(&self, m: &Mutator, b: bool) {

@@ -168,9 +168,10 @@ impl<'m> Interp<'m, '_> {
         self.invoke_from_class(superclass, name, argc)
     }
 
-    /// `RETURN`: pop the running frame; its result replaces its slots.
+    /// `RETURN` (`nil`: `RETURN_NIL`): pop the running frame; its result
+    /// (the value on top, or nil) replaces its slots.
     #[inline(always)]
-    pub(super) fn return_from_call(&mut self) -> Result<(), Exit> {
+    pub(super) fn return_from_call(&mut self, nil: bool) -> Result<(), Exit> {
         let result = self.sp - 1;
         if !self.state.open_upvalues.is_null() {
             close_upvalues(self.m, self.state, self.stack, self.base);
@@ -181,7 +182,10 @@ impl<'m> Interp<'m, '_> {
         }
         // The caller's slots are below `base`, so no growth.
         self.sp = self.base;
-        self.stack[self.sp].copy_from(self.m, &self.stack[result]);
+        match nil {
+            true => self.stack[self.sp].set_nil(self.m),
+            false => self.stack[self.sp].copy_from(self.m, &self.stack[result]),
+        }
         self.sp += 1;
         self.load_frame();
         Ok(())

@@ -334,7 +334,8 @@ impl<'m> Interp<'m, '_> {
                     self.push_closure(function.expect("a closure's constant is a function"))?;
                 }
                 op::CLOSE_UPVALUE => self.close_upvalue(),
-                op::RETURN => self.return_from_call()?,
+                op::RETURN => self.return_from_call(false)?,
+                op::RETURN_NIL => self.return_from_call(true)?,
                 op::CLASS => {
                     let name = self.read_string();
                     self.push_class(name)?;
@@ -505,11 +506,12 @@ impl<'m> Interp<'m, '_> {
     /// for the error, and the slot number); an error if it is undefined.
     #[inline(always)]
     fn defined_global(&mut self) -> Result<&'m Slot, Exit> {
-        let name = self.read_constant_slot();
+        // The name is only read for the error.
+        let name = self.read_byte();
         let globals = self.globals;
         let value = &globals[self.read_short()];
         if value.is_undefined() {
-            return Err(undefined_variable(name));
+            return Err(undefined_variable(&self.consts[name as usize]));
         }
         Ok(value)
     }
