@@ -192,9 +192,9 @@ impl<'m> Interp<'m, '_> {
                 op::POP => self.sp -= 1,
                 op::GET_LOCAL => {
                     let slot = self.read_byte() as usize;
-                    // Room first: the stack may move to a new array.
-                    self.ensure_room()?;
-                    self.stack[self.sp].copy_from(m, &self.stack[self.base + slot]);
+                    // The slot first: the stack may move to a new array.
+                    let dst = self.next_slot()?;
+                    dst.copy_from(m, &self.stack[self.base + slot]);
                     self.sp += 1;
                 }
                 op::SET_LOCAL => {
@@ -233,7 +233,7 @@ impl<'m> Interp<'m, '_> {
                 }
                 op::GET_THIS_PROPERTY => {
                     let name = self.read_string();
-                    self.ensure_room()?;
+                    self.next_slot()?;
                     self.get_property(name, self.base, self.sp)?;
                     self.sp += 1;
                 }
@@ -246,9 +246,9 @@ impl<'m> Interp<'m, '_> {
                     self.get_super(name)?;
                 }
                 op::EQUAL => {
-                    let equal = self.stack[self.sp - 2].equals(&self.stack[self.sp - 1]);
+                    let left = &self.stack[self.sp - 2];
+                    left.set_bool(m, left.equals(&self.stack[self.sp - 1]));
                     self.sp -= 1;
-                    self.top().set(m, Value::Bool(equal));
                 }
                 op::GREATER => self.binary(Slot::set_bool, |a, b| a > b)?,
                 op::LESS => self.binary(Slot::set_bool, |a, b| a < b)?,
@@ -425,22 +425,26 @@ impl<'m> Interp<'m, '_> {
         self.stack[self.sp - 1 - distance].get()
     }
 
-    /// Make room for one more slot; a stack overflow at clox's limit.
+    /// The slot a push fills, `stack[sp]`, after growing the stack if it
+    /// is full (one bounds check, where a room check before indexing made
+    /// two); a stack overflow at clox's limit.
     #[inline(always)]
-    fn ensure_room(&mut self) -> Result<(), Exit> {
-        if self.sp == self.stack.len() {
-            match grow_stack(self.m, self.state, self.stack) {
-                Some(stack) => self.stack = stack,
-                None => return Err(error("Stack overflow.")),
-            }
+    fn next_slot(&mut self) -> Result<&'m Slot, Exit> {
+        match self.stack.get(self.sp) {
+            Some(slot) => Ok(slot),
+            None => match grow_stack(self.m, self.state, self.stack) {
+                Some(stack) => {
+                    self.stack = stack;
+                    Ok(&stack[self.sp])
+                }
+                None => Err(error("Stack overflow.")),
+            },
         }
-        Ok(())
     }
 
     #[inline(always)]
     pub(super) fn push(&mut self, value: Value<'_>) -> Result<(), Exit> {
-        self.ensure_room()?;
-        self.stack[self.sp].set(self.m, value);
+        self.next_slot()?.set(self.m, value);
         self.sp += 1;
         Ok(())
     }
@@ -448,8 +452,7 @@ impl<'m> Interp<'m, '_> {
     /// Push a copy of `src`, a slot outside the stack.
     #[inline(always)]
     fn push_slot(&mut self, src: &Slot) -> Result<(), Exit> {
-        self.ensure_room()?;
-        self.stack[self.sp].copy_from(self.m, src);
+        self.next_slot()?.copy_from(self.m, src);
         self.sp += 1;
         Ok(())
     }
