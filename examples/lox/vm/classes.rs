@@ -68,27 +68,24 @@ impl<'m> Interp<'m, '_> {
     }
 
     /// `receiver.name` for the instance in stack slot `receiver`, stored in
-    /// slot `dst`: a field, or a bound method of its class.
+    /// `dst`, a stack slot: a field, or a bound method of its class (out of
+    /// line, and reading the receiver again, so the loop does not keep it).
     #[inline(always)]
     pub(super) fn get_property(
         &mut self,
         name: Gc<'m, Obj>,
         receiver: usize,
-        dst: usize,
+        dst: &'m Slot,
     ) -> Result<(), Exit> {
-        let receiver = self.stack[receiver].get();
-        let Some(instance) = receiver.obj_ref().and_then(Obj::as_instance) else {
+        let receiver = &self.stack[receiver];
+        let Some(instance) = receiver.get().obj_ref().and_then(Obj::as_instance) else {
             return Err(error("Only instances have properties."));
         };
         if let Some(value) = self.field(instance, name) {
-            self.stack[dst].copy_from(self.m, value);
+            dst.copy_from(self.m, value);
             return Ok(());
         }
-        match bind_method(self.m, instance.class(), name, receiver) {
-            Some(bound) => self.stack[dst].set(self.m, Value::Obj(bound)),
-            None => return Err(undefined_property(name)),
-        }
-        Ok(())
+        get_method(self.m, receiver, name, dst)
     }
 
     /// `receiver.name = value` for the instance in stack slot `receiver`,
@@ -154,6 +151,20 @@ pub(super) fn superclass_at(stack: &GcArray<Slot>, sp: usize) -> &Class {
         .obj_ref()
         .expect("'super' is a class")
         .class()
+}
+
+/// `GET_PROPERTY` of a name that is not a field of the instance in
+/// `receiver`: its class's method bound to it, stored in `dst`.
+#[inline(never)]
+fn get_method(m: &Mutator, receiver: &Slot, name: Gc<'_, Obj>, dst: &Slot) -> Result<(), Exit> {
+    let receiver = receiver.get();
+    let instance = receiver.obj_ref().and_then(Obj::as_instance);
+    let class = instance.expect("get_property checked the receiver").class();
+    match bind_method(m, class, name, receiver) {
+        Some(bound) => dst.set(m, Value::Obj(bound)),
+        None => return Err(undefined_property(name)),
+    }
+    Ok(())
 }
 
 /// A bound method for `class.name` on `receiver`, or `None` if the class

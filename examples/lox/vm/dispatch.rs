@@ -222,7 +222,7 @@ impl<'m> Interp<'m, '_> {
                 }
                 op::GET_PROPERTY => {
                     let name = self.read_string();
-                    self.get_property(name, self.sp - 1, self.sp - 1)?;
+                    self.get_property(name, self.sp - 1, self.top())?;
                 }
                 op::SET_PROPERTY => {
                     let name = self.read_string();
@@ -233,8 +233,8 @@ impl<'m> Interp<'m, '_> {
                 }
                 op::GET_THIS_PROPERTY => {
                     let name = self.read_string();
-                    self.next_slot()?;
-                    self.get_property(name, self.base, self.sp)?;
+                    let dst = self.next_slot()?;
+                    self.get_property(name, self.base, dst)?;
                     self.sp += 1;
                 }
                 op::SET_THIS_PROPERTY => {
