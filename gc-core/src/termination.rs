@@ -96,7 +96,7 @@ impl HeapInner {
     /// caches, sweep generation, pacer, stats; then restart the world. `cpu` times this thread since the stop; `earlier_cpu` is what
     /// it used in earlier stops of this mark termination. `span` is the
     /// phase's (`gc_mark_termination`, or with `gcstoptheworld` the
-    /// cycle's), closed here once the world runs.
+    /// cycle's), closed here just before the world restarts.
     pub(crate) fn finish_cycle(
         &self,
         t_stop: Instant,
@@ -233,8 +233,11 @@ impl HeapInner {
             *cycle = CycleState::default();
             self.cycles.fetch_add(1, AcqRel);
         }
-        self.world.start();
-        self.cycle_done.notify_all();
+        // The phase's span closes, and the sweep's opens, before the world
+        // restarts: once it runs, a mutator may start the next cycle, whose
+        // spans come after these (`events.rs`). Without a subscriber this
+        // is a few loads; with one, its work is inside the pause (the
+        // recorded pause, measured above, leaves it out).
         span.record("heap_end", heap_end);
         span.record("marked", marked);
         span.record("next_goal", next_goal);
@@ -250,6 +253,8 @@ impl HeapInner {
             heap_live = marked,
         );
         *self.sweep_span.lock() = Some((number, sweep_span));
+        self.world.start();
+        self.cycle_done.notify_all();
         self.sweeper.raise();
         self.report(number, &record, census.as_ref());
     }
