@@ -109,11 +109,19 @@ impl<'a> Tracer<'a> {
             return self.special_edge(base);
         }
         let o = self.find(base);
+        // Allocated black, its bulk mark still pending: black already. The
+        // allocating cache sets its mark bit, and counts it, when the span
+        // leaves the cache (at the latest in mark termination's flush,
+        // before anything is swept; gc-alloc's cache.rs). Setting the bit
+        // here would be a locked read-modify-write for nothing, and while
+        // marking every object built with pointers shades its fresh
+        // children this way.
+        if o.span.is_allocated_black(o.index) {
+            return;
+        }
         if o.span.mark(o.index) {
             self.marked_bytes += o.span.elem_size();
-            // Allocated black, its bulk mark still pending: black, so not
-            // scanned (gc-alloc's cache.rs).
-            if !o.span.noscan() && !o.span.is_allocated_black(o.index) {
+            if !o.span.noscan() {
                 self.grey.push(base);
             }
         }
