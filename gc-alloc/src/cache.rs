@@ -22,10 +22,10 @@
 //! there up to the cursor that was free at the last sweep is marked, one
 //! atomic per 64 objects. Until then such an object's mark bit may be clear;
 //! the span records where black allocation began (one store per span), so a
-//! marker that reaches such an object marks it without scanning it
-//! (`Span::is_allocated_black`), as it would a black one: otherwise the
-//! marker would chase every object a mutator links into the reachable
-//! graph. Nothing reads mark bits to decide liveness before the flush.
+//! marker that reaches such an object leaves it, neither marking nor
+//! scanning it (`Span::is_allocated_black`), as it would a black one:
+//! otherwise the marker would chase every object a mutator links into the
+//! reachable graph, with a locked `or` for each. Nothing reads mark bits to decide liveness before the flush.
 
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};

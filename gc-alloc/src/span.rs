@@ -323,8 +323,9 @@ impl Span {
     }
 
     /// Whether slot `index` holds an object allocated black whose mark bit
-    /// the allocating cache has not set yet: the marker marks it but must
-    /// not scan it (its pointers were shaded as they were stored).
+    /// the allocating cache has not set yet: the marker leaves it (the
+    /// cache's bulk mark sets the bit; its pointers were shaded as they
+    /// were stored).
     #[inline]
     pub fn is_allocated_black(&self, index: usize) -> bool {
         index >= self.black_from.load(Acquire) && !self.alloc_bits.get(index)
