@@ -134,13 +134,21 @@ impl<'a> Tracer<'a> {
             bad_pointer(base, self.scanning, "is not an object of this heap");
         };
         if self.verify {
-            self.check_object(base, &o);
+            self.check_object(base);
         }
         o
     }
 
-    /// `base` must be the first byte of an allocated object (`o`).
-    fn check_object(&self, base: usize, o: &ObjectRef<'_>) {
+    /// `base`, an address inside an object, must be the first byte of an
+    /// allocated object. Out of line, and finding the object again, so the
+    /// mark path does not keep its `ObjectRef` in memory for this check.
+    #[cold]
+    #[inline(never)]
+    fn check_object(&self, base: usize) {
+        let o = &self
+            .heap
+            .find_object(base)
+            .expect("find checked the address");
         if o.base != base {
             bad_pointer(
                 base,
