@@ -8,10 +8,11 @@
 //! Variable-length parts (constants, upvalue arrays, string bytes, byte
 //! code) are separate `GcArray` objects; methods are the library's
 //! `GcMap`, keyed by interned strings (identity), and an instance's fields
-//! are an array of values indexed through a shared shape (`shape.rs`). Keeping even the
-//! pointer-free ones in the GC heap rather than in `Box`es means `Obj` has no
-//! destructor, so the sweeper frees dead objects without calling into them,
-//! and all of a program's memory counts towards the pacer's heap goal.
+//! are an array of values indexed through a shared shape (`shape.rs`).
+//! Keeping even the pointer-free ones in the GC heap rather than in `Box`es
+//! means `Obj` has no destructor, so the sweeper frees dead objects without
+//! calling into them, and all of a program's memory counts towards the
+//! pacer's heap goal.
 //!
 //! Two ways to give an object its pointers, chosen by how often it is made:
 //! - objects made once (functions, at compile time; classes) are built
@@ -42,6 +43,9 @@ use crate::value::{Slot, Value};
 /// A class's methods by name. Names are interned strings, so the map's
 /// identity keys are string equality, as clox's table compares pointers.
 pub type Table = GcMap<Member<Obj>, Slot>;
+
+// With the 8-byte header, every object fits a 64-byte slot (see `Class`).
+const _: () = assert!(std::mem::size_of::<Obj>() <= 56);
 
 #[derive(Trace)]
 pub enum Obj {
