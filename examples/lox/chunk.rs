@@ -5,8 +5,9 @@
 //! offset, or an argument count), plus a few fused instructions for common
 //! pairs (as CPython's and Lua's compilers do): `this.name` reads and
 //! writes, arithmetic and comparison with a number literal on the right,
-//! `>=`/`<=` without a separate `NOT`, a conditional jump that pops its
-//! condition on both paths, and returning nil. Each behaves exactly as the sequence it
+//! `==` with a literal on the right, `>=`/`<=` without a separate `NOT`, a
+//! conditional jump that pops its condition on both paths, and returning
+//! nil. Each behaves exactly as the sequence it
 //! replaces, errors and their lines included. Global variable
 //! instructions carry a two-byte slot number after the name constant (see
 //! `globals.rs`). Opcodes are plain `u8`
@@ -76,6 +77,9 @@ pub mod op {
     pub const POP_JUMP_IF_FALSE: u8 = 45;
     /// `NIL` + `RETURN`: a function's implicit return, and `return;`.
     pub const RETURN_NIL: u8 = 46;
+    /// A literal + `EQUAL` (`x == 0`, `s == "a"`, `node == nil`), operand
+    /// the literal's constant (nil and the booleans get one).
+    pub const EQUAL_CONSTANT: u8 = 47;
 }
 
 /// A chunk under construction.

@@ -827,6 +827,15 @@ impl<'src, 'm> Parser<'src, 'm, '_> {
                 return;
             }
         }
+        if matches!(operator, T::EqualEqual | T::BangEqual) {
+            if let Some(k) = self.take_literal_constant(right_start) {
+                self.emit2(op::EQUAL_CONSTANT, k);
+                if operator == T::BangEqual {
+                    self.emit(op::NOT);
+                }
+                return;
+            }
+        }
         match operator {
             T::BangEqual => self.emit2(op::EQUAL, op::NOT),
             T::EqualEqual => self.emit(op::EQUAL),
@@ -857,6 +866,30 @@ impl<'src, 'm> Parser<'src, 'm, '_> {
         }
         chunk.truncate(start);
         Some(k)
+    }
+
+    /// If the code from `start` is exactly one literal (`CONSTANT k`, or
+    /// `NIL`, `TRUE` or `FALSE`, which get a constant here if the chunk has
+    /// room), drop it and return its constant for `EQUAL_CONSTANT`. As in
+    /// `take_number_constant`, a single literal contains no jump target.
+    fn take_literal_constant(&mut self, start: usize) -> Option<u8> {
+        let chunk = self.chunk();
+        if chunk.code.len() == start + 2 && chunk.code[start] == op::CONSTANT {
+            let k = chunk.code[start + 1];
+            chunk.truncate(start);
+            return Some(k);
+        }
+        if chunk.code.len() != start + 1 || chunk.constants.len() >= UINT8_COUNT {
+            return None;
+        }
+        let value = match chunk.code[start] {
+            op::NIL => Value::Nil,
+            op::TRUE => Value::Bool(true),
+            op::FALSE => Value::Bool(false),
+            _ => return None,
+        };
+        chunk.truncate(start);
+        Some(chunk.add_constant(value) as u8)
     }
 
     fn and(&mut self) {

@@ -250,6 +250,11 @@ impl<'m> Interp<'m, '_> {
                     left.set_bool(m, left.equals(&self.stack[self.sp - 1]));
                     self.sp -= 1;
                 }
+                op::EQUAL_CONSTANT => {
+                    let k = self.read_constant_slot();
+                    let left = self.top();
+                    left.set_bool(m, left.equals(k));
+                }
                 op::GREATER => self.binary(Slot::set_bool, |a, b| a > b)?,
                 op::LESS => self.binary(Slot::set_bool, |a, b| a < b)?,
                 // `!(a < b)`: true when either is NaN.
