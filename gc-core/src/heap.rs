@@ -229,8 +229,10 @@ impl HeapInner {
         what: &'static str,
         cycle: Option<u64>,
     ) -> Duration {
-        self.poll_all();
+        // Raised once the stop is up (`World::stop`), so a mutator that
+        // takes the raise sees the stop.
         let raise = || {
+            self.poll_all();
             if kind == StopKind::MarkTermination {
                 for m in self.mutators.lock().iter() {
                     m.alloc_poll.store(true, Release);

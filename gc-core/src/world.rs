@@ -36,7 +36,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::sync::{AtomicBool, Condvar, Mutex};
+use crate::sync::{fence, AtomicBool, Condvar, Mutex};
 
 use crate::stall::StallWatch;
 
@@ -154,6 +154,12 @@ impl World {
         self.stop_flag.store(true, Ordering::Relaxed);
         self.changed.notify_all();
         drop(s);
+        // Dekker with the poll's slow path, which clears its poll word,
+        // fences, then reads `stop_flag`: either it sees the stop, or the
+        // raise below lands after its clear and its next poll sees that.
+        // (Raising before the stop was up let a mutator clear the raise,
+        // read no stop, and poll on forever while this waited for it.)
+        fence(Ordering::SeqCst);
         raise();
         let mut s = self.state.lock();
         let t = Instant::now();

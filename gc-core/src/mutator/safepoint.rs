@@ -11,7 +11,7 @@
 //!   termination (`world.rs` says why that stop, and no other, may take a
 //!   mutator here).
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{fence, Ordering};
 
 use super::Mutator;
 use crate::publish;
@@ -24,7 +24,11 @@ impl Mutator {
         let inner = self.heap.inner().clone();
         // Cleared before the conditions are read: a raise after this point
         // is either seen below or leaves the flag set for the next poll.
+        // The fence keeps the clear before the reads (a store may otherwise
+        // pass a later load); `World::stop` fences between setting the
+        // stop and raising.
         self.poll.store(inner.debug.gcstress, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
         // First safepoint since marking began: scan our own root set. No
         // `Gc` is alive here, so the roots are all this thread holds.
         inner.scan_roots(&self.shared);
@@ -56,7 +60,9 @@ impl Mutator {
 
     #[cold]
     pub(super) fn allocation_poll_slow(&self) {
+        // As in `safepoint_slow`: clear, fence, then read the stop.
         self.alloc_poll.store(false, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
         let inner = self.heap.inner();
         if self.marking.get() && !inner.world.stop_requested() && inner.alloc.over_trigger() {
             self.assist_in_allocation();
