@@ -14,6 +14,9 @@
 //! - **insertion**: a mutator whose roots have not been scanned yet may store
 //!   a pointer it holds only in those roots into a black object, then drop
 //!   it from the roots (root stores have no barrier): shade the new target.
+//!   Once its roots are scanned, nothing it holds can be hidden that way,
+//!   so, as in Go, only a mutator with unscanned roots shades the new
+//!   target (`WriteBarrier::shade_pair` says why).
 //!
 //! Objects allocated while marking are black (their children are shaded by
 //! the same rule when they are given at construction, see `publish.rs`).
@@ -236,13 +239,29 @@ impl WriteBarrier {
         addr.wrapping_sub(self.range.0) < self.range.1
     }
 
-    /// The hybrid barrier: shade the old and the new target. Out of line:
-    /// stores run it only while marking.
+    /// The hybrid barrier: shade the old target, and the new one while this
+    /// mutator's roots are unscanned. Out of line: stores run it only while
+    /// marking.
+    ///
+    /// The insertion half is needed only until the scan (module comment),
+    /// as in Go, whose barrier shades the new pointer only while the
+    /// goroutine's stack is grey: a mutator's roots are scanned at its own
+    /// safepoint or while it is not running, so it holds no `Gc` then, and
+    /// everything it holds afterwards it read from the heap after the scan
+    /// (reachable from a grey object until the deletion half shades it on
+    /// unlinking), read from its scanned roots, or allocated black. Null-
+    /// then-set construction while marking (`old` null) then shades
+    /// nothing. A stale `true` only shades more: the flag turns false by
+    /// this thread's own scan or by the collector's while this thread is
+    /// not running (the `running` lock orders it), and turns true only
+    /// while the world is stopped.
     #[cold]
     #[inline(never)]
     fn shade_pair(&self, m: &Mutator, old: usize, new: usize) {
         self.shade(m, old);
-        self.shade(m, new);
+        if m.shared().roots_pending.load(Ordering::Acquire) {
+            self.shade(m, new);
+        }
     }
 
     /// Make `base` grey if it is white (0 is ignored), through the buffer.
