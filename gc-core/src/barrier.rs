@@ -108,8 +108,8 @@ pub(crate) fn store(
 }
 
 /// The write all three stores end in, once their checks passed: the hybrid
-/// barrier while marking where `place` needs it (old and new target), then
-/// publish.
+/// barrier while marking where `place` needs it (the old target, and the
+/// new one while this mutator's roots are unscanned), then publish.
 #[inline(always)]
 fn write(
     m: &Mutator,
