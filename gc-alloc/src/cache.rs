@@ -25,7 +25,8 @@
 //! marker that reaches such an object leaves it, neither marking nor
 //! scanning it (`Span::is_allocated_black`), as it would a black one:
 //! otherwise the marker would chase every object a mutator links into the
-//! reachable graph, with a locked `or` for each. Nothing reads mark bits to decide liveness before the flush.
+//! reachable graph, with a locked `or` for each. Nothing reads mark bits to
+//! decide liveness before the flush.
 
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};

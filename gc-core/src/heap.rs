@@ -122,14 +122,6 @@ const GOAL_WAIT: Duration = Duration::from_millis(10);
 const ASSIST_BYTES_PER_OBJECT: f64 = 32.0;
 
 impl HeapInner {
-    /// Ask every mutator to come to its safepoint slow path (a stop, or
-    /// root sets to scan): raise their poll flags.
-    pub(crate) fn poll_all(&self) {
-        for m in self.mutators.lock().iter() {
-            m.poll.store(true, Release);
-        }
-    }
-
     pub(crate) fn marking(&self) -> bool {
         self.marking.load(Acquire)
     }
@@ -229,12 +221,13 @@ impl HeapInner {
         what: &'static str,
         cycle: Option<u64>,
     ) -> Duration {
-        // Raised once the stop is up (`World::stop`), so a mutator that
-        // takes the raise sees the stop.
+        // Every mutator's safepoint poll, and for a mark termination its
+        // allocation poll too, raised once the stop is up (`World::stop`),
+        // so a mutator that takes the raise sees the stop.
         let raise = || {
-            self.poll_all();
-            if kind == StopKind::MarkTermination {
-                for m in self.mutators.lock().iter() {
+            for m in self.mutators.lock().iter() {
+                m.poll.store(true, Release);
+                if kind == StopKind::MarkTermination {
                     m.alloc_poll.store(true, Release);
                 }
             }
