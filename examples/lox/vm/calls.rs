@@ -91,7 +91,7 @@ fn call_cache_index(closure: Gc<'_, Obj>) -> usize {
 /// multiples of their size class (often 64), so their low bits would
 /// crowd a few lines.
 #[inline(always)]
-pub(super) fn cache_index(key: usize, lines: usize) -> usize {
+fn cache_index(key: usize, lines: usize) -> usize {
     key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (usize::BITS - lines.trailing_zeros())
 }
 
@@ -127,10 +127,12 @@ impl<'m> MethodLine<'m> {
 /// its declaration runs (`METHOD`, `INHERIT`), which empties the cache.
 pub(super) type MethodCache<'m> = [MethodLine<'m>; METHOD_CACHE];
 
-/// The method cache line of (`class`, `name`).
+/// The line of the pair (`a`, `b`) of addresses in a direct-mapped cache
+/// of `lines` lines: the method cache's (class, name) and the field
+/// cache's (shape, name).
 #[inline(always)]
-fn method_cache_index(class: usize, name: usize) -> usize {
-    cache_index(class ^ name.rotate_left(32), METHOD_CACHE)
+pub(super) fn pair_cache_index(a: usize, b: usize, lines: usize) -> usize {
+    cache_index(a ^ b.rotate_left(32), lines)
 }
 
 impl<'m> Interp<'m, '_> {
@@ -208,7 +210,7 @@ impl<'m> Interp<'m, '_> {
     #[inline(always)]
     fn find_method(&mut self, class: &'m Class, name: Gc<'m, Obj>) -> Option<Code<'m>> {
         let (class_key, name_key) = (class as *const Class as usize, Gc::as_ptr(name) as usize);
-        let line = &mut self.method_cache[method_cache_index(class_key, name_key)];
+        let line = &mut self.method_cache[pair_cache_index(class_key, name_key, METHOD_CACHE)];
         if line.class == class_key && line.name == name_key {
             return Some(line.code);
         }

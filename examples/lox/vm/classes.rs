@@ -22,7 +22,7 @@
 
 use tricolor::{Gc, GcArray, Mutator};
 
-use super::calls::cache_index;
+use super::calls::pair_cache_index;
 use super::dispatch::Interp;
 use super::{error, Exit};
 use crate::object::{self, Class, Instance, Obj};
@@ -51,8 +51,7 @@ impl<'m> Interp<'m, '_> {
         // A null shape is the class's empty one: no fields.
         let shape = instance.shape.get()?;
         let (shape_key, name_key) = (Gc::as_ptr(shape) as usize, Gc::as_ptr(name) as usize);
-        let line =
-            &mut self.field_cache[cache_index(shape_key ^ name_key.rotate_left(32), FIELD_CACHE)];
+        let line = &mut self.field_cache[pair_cache_index(shape_key, name_key, FIELD_CACHE)];
         let index = if line.shape == shape_key && line.name == name_key {
             line.index
         } else {
