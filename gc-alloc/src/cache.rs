@@ -1,5 +1,17 @@
-//! Per-thread caches (Go's mcache): one span per span class, allocation
-//! without locks.
+//! Per-thread caches (Go's mcache): one span per (span class, type tag)
+//! in use, allocation without locks.
+//!
+//! The spans sit in a direct-mapped table of `SLOTS` lines indexed by a
+//! hash of the class and tag: the fast path hashes (a multiply and a
+//! shift), compares the line's key and takes a slot. A line holding another
+//! key gives its span back (as when a span runs out) and takes one of the
+//! new key; with few types per class, as in a language runtime, lines
+//! rarely collide.
+//!
+//! A line is keyed by the tag its caller passes; its span carries that
+//! tag's canonical form (`HeapConfig::canonical_tag`), looked up when the
+//! line takes a new key, so callers that name one type by several tags
+//! share its spans.
 //!
 //! A cache owns its spans outright while it holds them (their sweepgen says
 //! "cached", and they are in no central list), so the allocation cursor
@@ -34,11 +46,20 @@ use std::sync::Arc;
 
 use crate::central::SpanPtr;
 use crate::error::AllocError;
-use crate::heap::{AllocFlags, AllocHeap};
-use crate::size_class::{SpanClass, NUM_SPAN_CLASSES};
+use crate::heap::{AllocFlags, AllocHeap, TypeTag};
+use crate::size_class::SpanClass;
 
+/// Lines in a cache's table (a power of two).
+const SLOTS: usize = 128;
+
+/// One line of the table: the key it caches, and its span's cursor.
 #[derive(Clone, Copy)]
 struct Slot {
+    spc: SpanClass,
+    /// The tag callers pass for this line.
+    key: TypeTag,
+    /// Its canonical form: the tag of the line's spans.
+    tag: TypeTag,
     span: Option<SpanPtr>,
     base: usize,
     size: usize,
@@ -57,6 +78,9 @@ struct Slot {
 const NOT_BLACK: usize = usize::MAX;
 
 const EMPTY: Slot = Slot {
+    spc: SpanClass::from_index(0),
+    key: 0,
+    tag: 0,
     span: None,
     base: 0,
     size: 0,
@@ -70,7 +94,7 @@ const EMPTY: Slot = Slot {
 /// A thread's allocation cache over a shared [`AllocHeap`].
 pub struct ThreadCache {
     heap: Arc<AllocHeap>,
-    slots: Box<[Slot; NUM_SPAN_CLASSES]>,
+    slots: Box<[Slot; SLOTS]>,
     /// Bytes this cache has taken from the heap: the free slots of every
     /// span it cached, and every large object. Span-granular, like Go's
     /// `heapLive`; the collector uses it to size a mutator's mark assists.
@@ -86,7 +110,7 @@ impl ThreadCache {
     pub fn new(heap: Arc<AllocHeap>) -> ThreadCache {
         ThreadCache {
             heap,
-            slots: Box::new([EMPTY; NUM_SPAN_CLASSES]),
+            slots: Box::new([EMPTY; SLOTS]),
             taken: 0,
             poll: Vec::new(),
         }
@@ -116,25 +140,27 @@ impl ThreadCache {
         &self.heap
     }
 
-    /// Allocate one object of span class `spc` (uninitialised memory).
+    /// Allocate one object of span class `spc` and type tag `flags.tag`
+    /// (uninitialised memory).
     #[inline]
     pub fn alloc(&mut self, spc: SpanClass, flags: AllocFlags) -> Result<NonNull<u8>, AllocError> {
         debug_assert!(
             spc.size_class() != 0,
             "large objects go through alloc_large"
         );
-        let slot = &mut self.slots[spc.index()];
-        if slot.alloc_cache != 0 {
+        let line = line_of(spc, flags.tag);
+        let slot = &mut self.slots[line];
+        if slot.alloc_cache != 0 && slot.key == flags.tag && slot.spc == spc {
             let tz = slot.alloc_cache.trailing_zeros() as usize;
             let idx = slot.freeindex + tz;
             if idx < slot.nelems {
                 slot.alloc_cache = (slot.alloc_cache >> tz) >> 1;
                 slot.freeindex = idx + 1;
                 slot.allocated += 1;
-                return Ok(self.finish(spc, idx, flags));
+                return Ok(self.finish(line, idx, flags));
             }
         }
-        self.alloc_slow(spc, flags)
+        self.alloc_slow(line, spc, flags)
     }
 
     /// Allocate `size` bytes: from a size class, or a span of its own above
@@ -157,8 +183,8 @@ impl ThreadCache {
     }
 
     #[inline]
-    fn finish(&mut self, spc: SpanClass, idx: usize, flags: AllocFlags) -> NonNull<u8> {
-        let slot = &mut self.slots[spc.index()];
+    fn finish(&mut self, line: usize, idx: usize, flags: AllocFlags) -> NonNull<u8> {
+        let slot = &mut self.slots[line];
         let p = slot.base + idx * slot.size;
         if flags.black && slot.black_from == NOT_BLACK {
             slot.black_from = idx;
@@ -177,20 +203,33 @@ impl ThreadCache {
     }
 
     #[cold]
-    fn alloc_slow(&mut self, spc: SpanClass, flags: AllocFlags) -> Result<NonNull<u8>, AllocError> {
+    fn alloc_slow(
+        &mut self,
+        line: usize,
+        spc: SpanClass,
+        flags: AllocFlags,
+    ) -> Result<NonNull<u8>, AllocError> {
+        let slot = &self.slots[line];
+        let tag = if slot.key == flags.tag && slot.spc == spc && slot.span.is_some() {
+            slot.tag
+        } else {
+            // The line caches another key: give its span back.
+            self.release(line);
+            self.heap.canonical_tag(flags.tag)
+        };
         loop {
-            if let Some(idx) = self.next_free_word(spc) {
-                return Ok(self.finish(spc, idx, flags));
+            if let Some(idx) = self.next_free_word(line) {
+                return Ok(self.finish(line, idx, flags));
             }
-            self.refill(spc)?;
+            self.refill(line, spc, flags.tag, tag)?;
         }
     }
 
     /// Move the cursor to the next word of alloc bits with a free slot and
     /// take the first free slot there.
-    fn next_free_word(&mut self, spc: SpanClass) -> Option<usize> {
+    fn next_free_word(&mut self, line: usize) -> Option<usize> {
         let heap = &self.heap;
-        let slot = &mut self.slots[spc.index()];
+        let slot = &mut self.slots[line];
         let span = heap.span(slot.span?);
         loop {
             if slot.alloc_cache != 0 {
@@ -223,14 +262,25 @@ impl ThreadCache {
         }
     }
 
-    fn refill(&mut self, spc: SpanClass) -> Result<(), AllocError> {
-        self.release(spc);
-        let sp = self.heap.cache_span(spc)?;
+    /// Give the line's span back and take one of `tag` (the canonical
+    /// form of `key`).
+    fn refill(
+        &mut self,
+        line: usize,
+        spc: SpanClass,
+        key: TypeTag,
+        tag: TypeTag,
+    ) -> Result<(), AllocError> {
+        self.release(line);
+        let sp = self.heap.cache_span(spc, tag)?;
         let span = self.heap.span(sp);
         let fi = span.freeindex.load(Relaxed);
         let free = span.nelems() - span.alloc_count.load(Relaxed);
         self.taken += (free * span.elem_size()) as u64;
-        self.slots[spc.index()] = Slot {
+        self.slots[line] = Slot {
+            spc,
+            key,
+            tag,
             span: Some(sp),
             base: span.start(),
             size: span.elem_size(),
@@ -248,8 +298,8 @@ impl ThreadCache {
         Ok(())
     }
 
-    fn release(&mut self, spc: SpanClass) {
-        let slot = std::mem::replace(&mut self.slots[spc.index()], EMPTY);
+    fn release(&mut self, line: usize) {
+        let slot = std::mem::replace(&mut self.slots[line], EMPTY);
         if let Some(sp) = slot.span {
             if slot.black_from != NOT_BLACK {
                 let span = self.heap.span(sp);
@@ -263,10 +313,17 @@ impl ThreadCache {
 
     /// Return every cached span to the central lists.
     pub fn flush(&mut self) {
-        for i in 0..NUM_SPAN_CLASSES {
-            self.release(SpanClass::from_index(i));
+        for line in 0..SLOTS {
+            self.release(line);
         }
     }
+}
+
+/// The table line of (`spc`, `tag`): Fibonacci hashing of both.
+#[inline]
+fn line_of(spc: SpanClass, tag: TypeTag) -> usize {
+    let key = (tag as u64) ^ ((spc.index() as u64) << 56);
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SLOTS.trailing_zeros())) as usize
 }
 
 impl Drop for ThreadCache {

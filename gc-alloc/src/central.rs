@@ -1,5 +1,6 @@
-//! Central span lists, one per span class: spans with free slots ("partial")
-//! and spans without ("full"), each split into swept and unswept.
+//! Central span lists, one per span class: spans with free slots ("partial",
+//! kept apart by type tag, since a cache asks for a span of one tag) and
+//! spans without ("full"), each split into swept and unswept.
 //!
 //! As in Go, which of the two sets of a kind is "swept" depends on the
 //! heap's sweep generation: index `(sweepgen / 2) % 2` is swept, the other
@@ -18,10 +19,12 @@
 
 use std::sync::atomic::Ordering::*;
 
+use std::collections::HashMap;
+
 use parking_lot::Mutex;
 
 use crate::error::AllocError;
-use crate::heap::AllocHeap;
+use crate::heap::{AllocHeap, TypeTag};
 use crate::size_class::{SpanClass, CLASSES};
 use crate::span::Span;
 use crate::sweep::Swept;
@@ -38,10 +41,22 @@ pub(crate) struct SpanPtr(pub(crate) *const Span);
 // atomic, and the pool keeps each record alive as long as the heap.
 unsafe impl Send for SpanPtr {}
 
+/// Invariant: no tag maps to an empty list, so finding any partial span
+/// takes the first entry.
 #[derive(Default)]
 struct Lists {
-    partial: [Vec<SpanPtr>; 2],
+    partial: [HashMap<TypeTag, Vec<SpanPtr>>; 2],
     full: [Vec<SpanPtr>; 2],
+}
+
+/// Pop a span of `tag` from a partial set.
+fn pop_tagged(set: &mut HashMap<TypeTag, Vec<SpanPtr>>, tag: TypeTag) -> Option<SpanPtr> {
+    let list = set.get_mut(&tag)?;
+    let s = list.pop();
+    if list.is_empty() {
+        set.remove(&tag);
+    }
+    s
 }
 
 /// The central lists of one span class.
@@ -59,59 +74,73 @@ fn unswept(sweepgen: u32) -> usize {
 }
 
 impl Central {
-    pub(crate) fn push_swept(&self, sweepgen: u32, span: SpanPtr, has_free: bool) {
+    pub(crate) fn push_swept(&self, sweepgen: u32, span: SpanPtr, tag: TypeTag, has_free: bool) {
         let mut l = self.lists.lock();
         let i = swept(sweepgen);
         if has_free {
-            l.partial[i].push(span);
+            l.partial[i].entry(tag).or_default().push(span);
         } else {
             l.full[i].push(span);
         }
     }
 
-    pub(crate) fn pop_partial_swept(&self, sweepgen: u32) -> Option<SpanPtr> {
-        self.lists.lock().partial[swept(sweepgen)].pop()
+    pub(crate) fn pop_partial_swept(&self, sweepgen: u32, tag: TypeTag) -> Option<SpanPtr> {
+        pop_tagged(&mut self.lists.lock().partial[swept(sweepgen)], tag)
     }
 
-    /// An unswept span, partial ones first (they are the likelier to have
-    /// room after sweeping).
+    /// An unswept span of any tag, partial ones first (they are the
+    /// likelier to have room after sweeping).
     pub(crate) fn pop_unswept(&self, sweepgen: u32) -> Option<SpanPtr> {
         let mut l = self.lists.lock();
         let i = unswept(sweepgen);
-        l.partial[i].pop().or_else(|| l.full[i].pop())
+        let tag = l.partial[i].keys().next().copied();
+        tag.and_then(|t| pop_tagged(&mut l.partial[i], t))
+            .or_else(|| l.full[i].pop())
     }
 
     /// Unswept spans in the lists.
     pub(crate) fn unswept_len(&self, sweepgen: u32) -> usize {
         let l = self.lists.lock();
         let i = unswept(sweepgen);
-        l.partial[i].len() + l.full[i].len()
+        l.partial[i].values().map(Vec::len).sum::<usize>() + l.full[i].len()
     }
 
     /// Spans in the lists (for statistics and tests).
     pub(crate) fn len(&self) -> usize {
         let l = self.lists.lock();
-        l.partial.iter().chain(l.full.iter()).map(Vec::len).sum()
+        let partial: usize = l
+            .partial
+            .iter()
+            .flat_map(|p| p.values())
+            .map(Vec::len)
+            .sum();
+        partial + l.full.iter().map(Vec::len).sum::<usize>()
     }
 }
 
 impl AllocHeap {
-    /// A swept span with at least one free slot for a thread cache (the
-    /// caller marks it cached by setting its sweepgen to h+3).
-    pub(crate) fn cache_span(&self, spc: SpanClass) -> Result<SpanPtr, AllocError> {
+    /// Put a swept span back in its class's lists.
+    pub(crate) fn push_swept(&self, sg: u32, sp: SpanPtr, has_free: bool) {
+        let span = self.span(sp);
+        self.centrals[span.span_class().index()].push_swept(sg, sp, span.tag(), has_free);
+    }
+
+    /// A swept span of `tag` with at least one free slot for a thread cache
+    /// (the caller marks it cached by setting its sweepgen to h+3).
+    pub(crate) fn cache_span(&self, spc: SpanClass, tag: TypeTag) -> Result<SpanPtr, AllocError> {
         let sg = self.sweepgen();
         let central = &self.centrals[spc.index()];
-        let found = central.pop_partial_swept(sg).or_else(|| {
+        let found = central.pop_partial_swept(sg, tag).or_else(|| {
             // A sweeper like any other: `finish_sweep` waits for it.
             let _gate = self.sweep_gate.read();
             for _ in 0..SWEEP_BUDGET {
                 let s = central.pop_unswept(sg)?;
                 match self.sweep_claimed(s, sg) {
-                    Swept::Kept { has_free: true } => return Some(s),
+                    Swept::Kept { has_free: true } if self.span(s).tag() == tag => return Some(s),
                     // Every span must stay in a list (or a cache): a span
                     // that missed a sweep would keep this cycle's mark bits
                     // and make the next mark skip its objects' children.
-                    Swept::Kept { has_free: false } => central.push_swept(sg, s, false),
+                    Swept::Kept { has_free } => self.push_swept(sg, s, has_free),
                     Swept::Freed => {}
                 }
             }
@@ -121,7 +150,7 @@ impl AllocHeap {
             Some(s) => s,
             None => {
                 let npages = CLASSES[spc.size_class() as usize].npages as usize;
-                self.alloc_span(spc, npages, sg)?
+                self.alloc_span(spc, npages, sg, tag)?
             }
         };
         let span = self.span(sp);
@@ -152,7 +181,7 @@ impl AllocHeap {
             span.sweepgen.store(sg.wrapping_sub(1), Relaxed);
             let _gate = self.sweep_gate.read();
             if let Swept::Kept { has_free } = self.sweep_claimed(sp, sg) {
-                self.centrals[span.span_class().index()].push_swept(sg, sp, has_free);
+                self.push_swept(sg, sp, has_free);
             }
         } else {
             debug_assert_eq!(
@@ -161,7 +190,7 @@ impl AllocHeap {
                 "uncached a span that was not cached"
             );
             span.sweepgen.store(sg, Release);
-            self.centrals[span.span_class().index()].push_swept(sg, sp, free > 0);
+            self.push_swept(sg, sp, free > 0);
         }
     }
 }

@@ -29,6 +29,19 @@ use crate::span::Span;
 use crate::stats::{AllocStats, ClassStats};
 use crate::weak::WeakHook;
 
+/// The type of every object in a span: an opaque word that the allocator
+/// stores per span and hands back (`Span::tag`, the `on_free` hook) but
+/// never interprets. Allocations with different tags never share a span.
+pub type TypeTag = usize;
+
+/// Maps a tag to the canonical tag of the same type (see
+/// [`HeapConfig::canonical_tag`]).
+pub type CanonicalTag = unsafe fn(TypeTag) -> TypeTag;
+
+/// The sweeper's hook for a freed object with a destructor: its address and
+/// its span's type tag.
+pub type FreeHook = unsafe fn(NonNull<u8>, TypeTag);
+
 /// Address space reserved when nothing else is asked for: 64 GiB.
 pub const DEFAULT_RESERVE: usize = 64 << 30;
 
@@ -47,7 +60,13 @@ pub struct HeapConfig {
     pub limit_bytes: usize,
     /// Called by the sweeper for each freed object that was allocated with
     /// [`AllocFlags::needs_drop`].
-    pub on_free: Option<unsafe fn(NonNull<u8>)>,
+    pub on_free: Option<FreeHook>,
+    /// Maps each tag an allocation passes to the tag its spans carry, for a
+    /// caller that may name one type by several tags (the collector's
+    /// vtables, one per codegen unit): allocations whose tags map to the
+    /// same one share spans. Called when a thread cache line or a large
+    /// object takes a tag, not per object. `None`: tags are used as given.
+    pub canonical_tag: Option<CanonicalTag>,
     /// Called by the sweeper with the freed objects that had a weak
     /// reference ([`AllocHeap::set_weak`]), before their slots can be
     /// reused (see [`WeakHook`]).
@@ -61,6 +80,7 @@ impl Default for HeapConfig {
             reserve_fallback: true,
             limit_bytes: usize::MAX,
             on_free: None,
+            canonical_tag: None,
             on_dead_weak: None,
         }
     }
@@ -69,6 +89,8 @@ impl Default for HeapConfig {
 /// Per-allocation options.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AllocFlags {
+    /// The object's type tag: it goes into a span of this tag only.
+    pub tag: TypeTag,
     /// The sweeper must call the heap's `on_free` hook when it frees the object.
     pub needs_drop: bool,
     /// Mark the object at once (objects are allocated black while marking).
@@ -105,7 +127,8 @@ pub struct AllocHeap {
     pub(crate) sweep_gate: RwLock<()>,
     pub(crate) sweep_cursor: AtomicUsize,
     pub(crate) limit: AtomicUsize,
-    pub(crate) on_free: Option<unsafe fn(NonNull<u8>)>,
+    pub(crate) on_free: Option<FreeHook>,
+    canonical_tag: Option<CanonicalTag>,
     pub(crate) on_dead_weak: Option<WeakHook>,
     /// Spans of the current sweep generation not swept yet: set when the
     /// generation moves, lowered (Release) after each span's sweep.
@@ -149,6 +172,7 @@ impl AllocHeap {
             sweep_cursor: AtomicUsize::new(0),
             limit: AtomicUsize::new(config.limit_bytes),
             on_free: config.on_free,
+            canonical_tag: config.canonical_tag,
             on_dead_weak: config.on_dead_weak,
             unswept: AtomicUsize::new(0),
             allocated: AtomicI64::new(0),
@@ -189,6 +213,23 @@ impl AllocHeap {
             index,
             base: span.object_base(index),
         })
+    }
+
+    /// The canonical form of `tag` (`HeapConfig::canonical_tag`).
+    pub(crate) fn canonical_tag(&self, tag: TypeTag) -> TypeTag {
+        match self.canonical_tag {
+            // SAFETY: `tag` came with an allocation request; whoever built
+            // the heap with this hook vouches for every tag it is asked for.
+            Some(f) => unsafe { f(tag) },
+            None => tag,
+        }
+    }
+
+    /// The type tag of the span holding the object at `addr` (see
+    /// [`TypeTag`]), or `None` if `addr` is not inside a span of this heap.
+    #[inline]
+    pub fn tag_of(&self, addr: usize) -> Option<TypeTag> {
+        self.region.span_of(addr).map(Span::tag)
     }
 
     /// Whether `o`'s slot holds an object, when that can be told: `None`
@@ -310,7 +351,7 @@ impl AllocHeap {
             / PAGE_SIZE;
         let spc = SpanClass::new(0, noscan);
         let sg = self.sweepgen();
-        let sp = self.alloc_span(spc, npages, sg)?;
+        let sp = self.alloc_span(spc, npages, sg, self.canonical_tag(flags.tag))?;
         let span = self.span(sp);
         span.freeindex.store(1, Relaxed);
         span.alloc_count.store(1, Relaxed);
@@ -325,7 +366,7 @@ impl AllocHeap {
         self.allocated.fetch_add(bytes, Relaxed);
         self.heap_live.fetch_add(bytes, Relaxed);
         self.mallocs[0].fetch_add(1, Relaxed);
-        self.centrals[spc.index()].push_swept(sg, sp, false);
+        self.push_swept(sg, sp, false);
         Ok(NonNull::new(span.start() as *mut u8).expect("span at address 0"))
     }
 
@@ -341,6 +382,7 @@ impl AllocHeap {
         spc: SpanClass,
         npages: usize,
         sg: u32,
+        tag: TypeTag,
     ) -> Result<SpanPtr, AllocError> {
         let start_page = {
             let mut pages = self.pages.lock();
@@ -383,7 +425,7 @@ impl AllocHeap {
         };
         let span = self.span(sp);
         let start = self.region.base() + start_page * PAGE_SIZE;
-        span.init(start, npages, spc, npages * PAGE_SIZE, sg);
+        span.init(start, npages, spc, npages * PAGE_SIZE, sg, tag);
         self.region.set_span(start_page, npages, sp.0);
         Ok(sp)
     }
@@ -398,15 +440,15 @@ impl AllocHeap {
         self.pool.lock().free.push(sp);
     }
 
-    /// Call `f(base, slot_size)` for every marked object of the heap (a
-    /// census). The caller keeps the marks stable: marking finished, the
+    /// Call `f(base, slot_size, tag)` for every marked object of the heap
+    /// (a census). The caller keeps the marks stable: marking finished, the
     /// sweep generation not yet advanced, no span allocated or freed
     /// meanwhile (the collector calls it with every mutator stopped).
-    pub fn for_each_marked(&self, mut f: impl FnMut(usize, usize)) {
+    pub fn for_each_marked(&self, mut f: impl FnMut(usize, usize, TypeTag)) {
         let pool = self.pool.lock();
         for span in pool.all.iter().filter(|s| s.in_use()) {
-            let size = span.elem_size();
-            span.for_each_marked(|base| f(base, size));
+            let (size, tag) = (span.elem_size(), span.tag());
+            span.for_each_marked(|base| f(base, size, tag));
         }
     }
 

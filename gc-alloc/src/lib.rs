@@ -47,7 +47,9 @@ mod weak;
 pub use arena::ARENA_SIZE;
 pub use cache::ThreadCache;
 pub use error::AllocError;
-pub use heap::{AllocFlags, AllocHeap, HeapConfig, ObjectRef, DEFAULT_RESERVE};
+pub use heap::{
+    AllocFlags, AllocHeap, CanonicalTag, FreeHook, HeapConfig, ObjectRef, TypeTag, DEFAULT_RESERVE,
+};
 pub use size_class::{size_class_of, SpanClass, MAX_SMALL_SIZE, PAGE_SIZE};
 pub use span::{Span, SweepResult};
 pub use stats::{AllocStats, ClassStats};

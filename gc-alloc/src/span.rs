@@ -1,5 +1,11 @@
-//! Spans: runs of pages that hold objects of one span class, with their
-//! alloc, mark, drop and weak bitmaps and their sweep generation.
+//! Spans: runs of pages that hold objects of one span class and one type
+//! tag, with their alloc, mark, drop and weak bitmaps and their sweep
+//! generation.
+//!
+//! Type tags (a "big bag of pages"): every object of a span has the span's
+//! tag, an opaque word the allocator's user chooses per allocation (the
+//! collector's is the object type's vtable). So an object needs no header
+//! to say what it is: whoever finds its span finds its type.
 //!
 //! Bit layout: one bit per object slot, at most [`MAX_OBJS_PER_SPAN`] slots.
 //! - alloc bits: slots allocated as of the last sweep. Slots below
@@ -35,6 +41,7 @@
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
 
+use crate::heap::{FreeHook, TypeTag};
 use crate::size_class::{SizeClass, SpanClass, CLASSES, MAX_OBJS_PER_SPAN, PAGE_SIZE};
 use crate::weak::WeakHook;
 
@@ -90,6 +97,8 @@ pub struct Span {
     nelems: AtomicUsize,
     div_mul: AtomicU32,
     class: AtomicU8,
+    /// The type tag of every object in the span (module comment).
+    tag: AtomicUsize,
     in_use: AtomicBool,
     pub(crate) sweepgen: AtomicU32,
     pub(crate) freeindex: AtomicUsize,
@@ -126,6 +135,7 @@ impl Span {
             nelems: AtomicUsize::new(0),
             div_mul: AtomicU32::new(0),
             class: AtomicU8::new(0),
+            tag: AtomicUsize::new(0),
             in_use: AtomicBool::new(false),
             sweepgen: AtomicU32::new(0),
             freeindex: AtomicUsize::new(0),
@@ -148,6 +158,7 @@ impl Span {
         class: SpanClass,
         large_size: usize,
         sweepgen: u32,
+        tag: TypeTag,
     ) {
         let (size, nelems, div_mul) = match class.size_class() {
             0 => (large_size, 1, 0),
@@ -162,6 +173,7 @@ impl Span {
         self.nelems.store(nelems, Relaxed);
         self.div_mul.store(div_mul, Relaxed);
         self.class.store(class.index() as u8, Relaxed);
+        self.tag.store(tag, Relaxed);
         self.freeindex.store(0, Relaxed);
         self.alloc_count.store(0, Relaxed);
         let words = nelems.div_ceil(64);
@@ -217,6 +229,12 @@ impl Span {
     #[inline]
     pub fn span_class(&self) -> SpanClass {
         SpanClass::from_index(self.class.load(Relaxed) as usize)
+    }
+
+    /// The type tag of every object in the span.
+    #[inline]
+    pub fn tag(&self) -> TypeTag {
+        self.tag.load(Relaxed)
     }
 
     /// Whether the span's objects hold no GC pointers.
@@ -351,13 +369,14 @@ impl Span {
     pub(crate) fn sweep(
         &self,
         sweepgen: u32,
-        on_free: Option<unsafe fn(NonNull<u8>)>,
+        on_free: Option<FreeHook>,
         on_dead_weak: Option<&WeakHook>,
     ) -> SweepResult {
         self.report_dead_weaks(sweepgen, on_dead_weak);
         let nelems = self.nelems();
         let size = self.elem_size();
         let start = self.start();
+        let tag = self.tag();
         let fi = self.freeindex.load(Relaxed);
         let mut result = SweepResult::default();
         for w in 0..nelems.div_ceil(64) {
@@ -378,7 +397,7 @@ impl Span {
                     // SAFETY: slot `i` holds an unmarked object with a drop bit
                     // (nothing reachable points to it); this sweeper claimed the
                     // span, so the object is dropped exactly once.
-                    unsafe { f(p) };
+                    unsafe { f(p, tag) };
                 }
             }
             if cfg!(debug_assertions) {
@@ -436,7 +455,7 @@ mod tests {
     static DROPPED: AtomicUsize = AtomicUsize::new(0);
 
     /// `on_free` hook: records which slot (by its first byte) was dropped.
-    unsafe fn record(p: NonNull<u8>) {
+    unsafe fn record(p: NonNull<u8>, _tag: TypeTag) {
         DROPPED.store(p.as_ptr() as usize, SeqCst);
     }
 
@@ -451,7 +470,8 @@ mod tests {
         let mut memory = vec![0u64; PAGE_SIZE / 8];
         let start = memory.as_mut_ptr() as usize;
         let span = Span::new();
-        span.init(start, 1, class, 0, 0);
+        span.init(start, 1, class, 0, 0, 7);
+        assert_eq!(span.tag(), 7);
         assert_eq!((span.elem_size(), span.nelems()), (size, PAGE_SIZE / size));
         assert_eq!(span.object_index(start + 3 * size + 5), 3);
         assert_eq!(span.object_base(3), start + 3 * size);

@@ -79,7 +79,7 @@ impl AllocHeap {
 
     pub(crate) fn sweep_and_place(&self, sp: SpanPtr, sg: u32) {
         if let Swept::Kept { has_free } = self.sweep_claimed(sp, sg) {
-            self.centrals[self.span(sp).span_class().index()].push_swept(sg, sp, has_free);
+            self.push_swept(sg, sp, has_free);
         }
     }
 

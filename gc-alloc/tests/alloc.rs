@@ -1,10 +1,12 @@
 //! gc-alloc against real mmapped memory and real threads.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use gc_alloc::{AllocError, AllocFlags, AllocHeap, HeapConfig, SpanClass, ThreadCache, ARENA_SIZE};
+use gc_alloc::{
+    AllocError, AllocFlags, AllocHeap, HeapConfig, SpanClass, ThreadCache, TypeTag, ARENA_SIZE,
+};
 
 fn heap() -> Arc<AllocHeap> {
     AllocHeap::new(HeapConfig {
@@ -15,6 +17,7 @@ fn heap() -> Arc<AllocHeap> {
 }
 
 const PLAIN: AllocFlags = AllocFlags {
+    tag: 0,
     needs_drop: false,
     black: false,
 };
@@ -117,7 +120,11 @@ fn interior_pointers_find_their_object_and_foreign_addresses_do_not() {
 
 static DROPPED: AtomicUsize = AtomicUsize::new(0);
 
-unsafe fn count_drop(p: std::ptr::NonNull<u8>) {
+/// The type tag of the objects `sweep_frees_exactly_the_unmarked...` makes.
+const COUNTED: TypeTag = 0xC0;
+
+unsafe fn count_drop(p: std::ptr::NonNull<u8>, tag: TypeTag) {
+    assert_eq!(tag, COUNTED, "the hook gets the span's tag");
     assert_eq!(
         // SAFETY: the hook gets freed slots that held a u64 written below.
         unsafe { *(p.as_ptr() as *const u64) } % 3,
@@ -141,6 +148,7 @@ fn sweep_frees_exactly_the_unmarked_and_reuses_their_slots() {
     let objs: Vec<usize> = (0..n)
         .map(|i| {
             let flags = AllocFlags {
+                tag: COUNTED,
                 needs_drop: i % 3 == 1,
                 black: false,
             };
@@ -191,10 +199,74 @@ fn sweep_frees_exactly_the_unmarked_and_reuses_their_slots() {
         .filter(|(i, _)| i % 2 == 1)
         .map(|(_, &p)| p)
         .collect();
+    let counted = AllocFlags {
+        tag: COUNTED,
+        ..PLAIN
+    };
     for _ in 0..n / 2 {
-        let p = cache.alloc(spc, PLAIN).unwrap().as_ptr() as usize;
+        let p = cache.alloc(spc, counted).unwrap().as_ptr() as usize;
         assert!(freed.contains(&p), "allocation {p:#x} is not a freed slot");
     }
+}
+
+/// Objects of different type tags never share a span, even when one cache
+/// allocates them interleaved from one size class, and a span's free slots
+/// go back only to allocations of its tag.
+#[test]
+fn each_span_holds_one_type_tag() {
+    let heap = AllocHeap::new(HeapConfig {
+        reserve_bytes: 1 << 30,
+        ..HeapConfig::default()
+    })
+    .unwrap();
+    let mut cache = ThreadCache::new(heap.clone());
+    let spc = SpanClass::new(gc_alloc::size_class_of(32).unwrap(), true);
+    let tagged = |tag| AllocFlags { tag, ..PLAIN };
+    let tags: [TypeTag; 3] = [0x10, 0x20, 0x30];
+    let objs: Vec<(TypeTag, usize)> = (0..3000)
+        .map(|i| {
+            let tag = tags[i % 3];
+            (
+                tag,
+                cache.alloc(spc, tagged(tag)).unwrap().as_ptr() as usize,
+            )
+        })
+        .collect();
+    let mut span_tags: HashMap<usize, TypeTag> = HashMap::new();
+    for &(tag, p) in &objs {
+        let o = heap.find_object(p).unwrap();
+        assert_eq!(o.span.tag(), tag, "object {p:#x}");
+        assert_eq!(heap.tag_of(p), Some(tag));
+        assert_eq!(*span_tags.entry(o.span.start()).or_insert(tag), tag);
+    }
+    // Keep only the objects of the first tag; the others' slots are freed.
+    for &(tag, p) in &objs {
+        if tag == tags[0] {
+            let o = heap.find_object(p).unwrap();
+            o.span.mark(o.index);
+        }
+    }
+    heap.next_sweep_generation();
+    cache.flush();
+    heap.finish_sweep();
+    // Spans left with free slots hold the first tag only: allocations of
+    // another tag take fresh spans, never those slots.
+    let kept: HashSet<usize> = objs
+        .iter()
+        .filter(|(tag, _)| *tag == tags[0])
+        .map(|&(_, p)| heap.find_object(p).unwrap().span.start())
+        .collect();
+    for _ in 0..1000 {
+        let p = cache.alloc(spc, tagged(tags[1])).unwrap().as_ptr() as usize;
+        let o = heap.find_object(p).unwrap();
+        assert!(!kept.contains(&o.span.start()), "tag 0x20 in a 0x10 span");
+        assert_eq!(o.span.tag(), tags[1]);
+    }
+    let p = cache.alloc(spc, tagged(tags[0])).unwrap().as_ptr() as usize;
+    assert!(
+        kept.contains(&heap.find_object(p).unwrap().span.start()),
+        "a free slot of the first tag's spans is reused"
+    );
 }
 
 #[test]

@@ -11,6 +11,7 @@ use gc_alloc::{
 };
 
 const PLAIN: AllocFlags = AllocFlags {
+    tag: 0,
     needs_drop: false,
     black: false,
 };

@@ -19,7 +19,7 @@ use crate::cycle::CycleState;
 use crate::events::CycleCallback;
 use crate::grey::GreyPool;
 use crate::heap::{Heap, HeapInner, History};
-use crate::object::{drop_object, ADDRESS_LIMIT};
+use crate::object::{canonical_tag, drop_object, ADDRESS_LIMIT};
 use crate::pacer::Pacer;
 use crate::signal::{spawn_worker, Signal};
 use crate::slots::SlotTable;
@@ -198,7 +198,7 @@ impl HeapBuilder {
     /// m.collect();
     /// let record = rx.recv().unwrap();
     /// assert_eq!(record.number, 1);
-    /// assert!(record.marked >= 264);
+    /// assert!(record.marked >= 256);
     /// ```
     pub fn on_cycle(mut self, f: impl Fn(&CycleRecord) + Send + Sync + 'static) -> Self {
         self.on_cycle = Some(CycleCallback(Arc::new(f)));
@@ -257,6 +257,7 @@ impl HeapBuilder {
             reserve_fallback: self.reserve.is_none(),
             limit_bytes: self.max_heap,
             on_free: Some(drop_object),
+            canonical_tag: Some(canonical_tag),
             on_dead_weak: Some(weaks.sweep_hook()),
         })
         .map_err(|error| GcError::Reserve { bytes, error })?;

@@ -3,13 +3,13 @@
 //! The census walks the mark bitmaps of every span at mark termination,
 //! with the world stopped, after the caches are flushed and before the
 //! sweep generation moves: every marked slot is then a live object whose
-//! header names its type. It costs nothing on the mark path; a cycle that
-//! takes one (each cycle with `GCDEBUG=gccensus=1`, or the cycle a
+//! span's tag names its type. It costs nothing on the mark path; a cycle
+//! that takes one (each cycle with `GCDEBUG=gccensus=1`, or the cycle a
 //! [`Heap::census`] call runs) makes its mark termination pause longer by
-//! one pass over the live objects' headers.
+//! one pass over the live objects' mark bits.
 //!
-//! Sizes are slot sizes (the object's header, value and size-class
-//! rounding; a large object's whole pages), the unit of the marked bytes in
+//! Sizes are slot sizes (the object's value and size-class rounding; a
+//! large object's whole pages), the unit of the marked bytes in
 //! gctrace, so a census's total equals the cycle's marked bytes exactly
 //! unless objects hold [`ExternalMemory`](crate::ExternalMemory): the
 //! marked bytes count it too, the census only heap slots.
@@ -37,7 +37,7 @@ use gc_alloc::AllocHeap;
 use crate::heap::{Heap, HeapInner};
 use crate::mutator::Mutator;
 use crate::mutator_state::attached_here;
-use crate::object::{header, VTable};
+use crate::object::{vtable, VTable};
 
 /// Types listed one by one in `gccensus` lines.
 pub const CENSUS_TOP: usize = 20;
@@ -105,15 +105,12 @@ impl Census {
         let mut entries: Vec<(&'static VTable, u64, usize)> = Vec::new();
         let mut index: HashMap<usize, usize> = HashMap::new();
         let mut last = (0, 0);
-        alloc.for_each_marked(|base, size| {
-            // A marked slot holds an initialised object (marked by a tracer
-            // that reached it, or allocated black and initialised before its
-            // mutator's next safepoint), and the caller keeps the world
-            // stopped, so nothing frees it meanwhile.
-            // SAFETY: so its header is initialised and stays valid here.
-            let vt = unsafe { header(base) };
-            let key = vt as *const VTable as usize;
+        alloc.for_each_marked(|_, size, key| {
             if key != last.0 {
+                // SAFETY: `key` is the tag of a span in use of a heap this
+                // crate built (the caller keeps the world stopped, so no
+                // span is freed meanwhile).
+                let vt = unsafe { vtable(key) };
                 let i = *index.entry(key).or_insert_with(|| {
                     entries.push((vt, 0, 0));
                     entries.len() - 1

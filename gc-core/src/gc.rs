@@ -31,8 +31,8 @@
 //!
 //! The slot is an `AtomicUsize`: the marker may read it on another thread
 //! while a mutator writes it. Stores are `Release` and loads `Acquire`, so a
-//! reader that sees a pointer also sees the object's initialised header and
-//! value (free on x86-64, where both are plain moves).
+//! reader that sees a pointer also sees the object's initialised value and
+//! its span's type tag (free on x86-64, where both are plain moves).
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -43,7 +43,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::barrier::{self, Place};
 use crate::mark::Tracer;
 use crate::mutator::Mutator;
-use crate::object::ObjectType;
 use crate::publish;
 use crate::trace::Trace;
 
@@ -129,7 +128,7 @@ impl<'m, T: Trace + 'static> Gc<'m, T> {
         // SAFETY: the object is alive for 'm (the type's invariant) and was
         // initialised before its address was published; only shared
         // references to it are ever handed out.
-        unsafe { &*((this.base() + ObjectType::<T>::OFFSET) as *const T) }
+        unsafe { &*(this.base() as *const T) }
     }
 
     /// Whether two `Gc`s point at the same object.

@@ -35,14 +35,13 @@ use std::sync::Arc;
 use crate::heap::HeapInner;
 
 use crate::gc::Gc;
-use crate::object::ObjectType;
 use crate::roots::{GlobalRoot, Root};
 use crate::trace::Trace;
 use crate::weak::Weak;
 
 /// The address of the value of the object at `base`.
 fn value_ptr<T: Trace + 'static>(base: usize) -> *const T {
-    (base + ObjectType::<T>::OFFSET) as *const T
+    base as *const T
 }
 
 impl<'b, T: Trace + 'static> PartialEq<Gc<'b, T>> for Gc<'_, T> {

@@ -24,10 +24,10 @@
 
 use std::collections::HashSet;
 
-use gc_alloc::{AllocHeap, ObjectRef};
+use gc_alloc::{AllocHeap, ObjectRef, TypeTag};
 
 use crate::grey::{Drainer, GreyPool};
-use crate::object::{header, VTable};
+use crate::object::{vtable, VTable};
 
 /// Receives the GC pointers a [`Trace`](crate::Trace) implementation reports.
 pub struct Tracer<'a> {
@@ -178,7 +178,7 @@ impl<'a> Tracer<'a> {
                 if checked.insert(base) {
                     let o = self.find(base);
                     if !o.span.is_marked(o.index) {
-                        missed(base, self.scanning);
+                        missed(base, o.span.tag(), self.scanning);
                     }
                     if !o.span.noscan() {
                         self.grey.push(base);
@@ -201,12 +201,18 @@ impl<'a> Tracer<'a> {
     /// Scan one grey object.
     #[inline]
     fn scan(&mut self, base: usize) {
-        // SAFETY: only marked, allocated, initialised objects are queued, and
-        // they stay allocated until the cycle's sweep.
-        let vt = unsafe { header(base) };
+        // Only marked, allocated, initialised objects are queued, and they
+        // stay allocated until the cycle's sweep, so their span is in use.
+        let tag = self
+            .heap
+            .tag_of(base)
+            .expect("a queued object is in a span");
+        // SAFETY: the span is this heap's and in use (`vtable`'s contract).
+        let vt = unsafe { vtable(tag) };
         self.scanning = Some(vt);
-        // SAFETY: the header's trace function belongs to the object's type.
-        unsafe { (vt.trace)(base + vt.offset, self) };
+        // SAFETY: the vtable is the object's type's, and the object is
+        // initialised and stays allocated while it is scanned.
+        unsafe { (vt.trace)(base, self) };
         self.scanning = None;
     }
 
@@ -287,10 +293,10 @@ impl Drop for AbortOnUnwind {
 }
 
 #[cold]
-fn missed(base: usize, holder: Option<&'static VTable>) -> ! {
-    // SAFETY: `base` was found as an allocated object of this heap, reached
-    // from the roots, so its header is initialised.
-    let ty = unsafe { (header(base).type_name)() };
+fn missed(base: usize, tag: TypeTag, holder: Option<&'static VTable>) -> ! {
+    // SAFETY: `tag` is the tag of the span in use that holds `base`, an
+    // object of this heap reached from the roots.
+    let ty = unsafe { (vtable(tag).type_name)() };
     eprintln!(
         "tricolor: checkmark failed: the {ty} at {base:#x}, reachable from {}, was not marked; \
          the write barrier or root scan missed it. Aborting.",

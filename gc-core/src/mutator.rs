@@ -261,7 +261,7 @@ impl Mutator {
     }
 
     /// `try_alloc_array`, for an object type `A` that wraps the array
-    /// (`GcStr`): the header names `A`, the value is initialised as a
+    /// (`GcStr`): the span's tag names `A`, the value is initialised as a
     /// `GcArray<T>`.
     ///
     /// # Safety
@@ -274,22 +274,20 @@ impl Mutator {
         len: usize,
         init: impl FnMut(usize) -> T,
     ) -> Result<Gc<'_, A>, AllocError> {
-        let size = GcArray::<T>::value_size(len)
-            .and_then(|v| v.checked_add(ObjectType::<A>::OFFSET))
-            .unwrap_or(usize::MAX);
+        let size = GcArray::<T>::value_size(len).unwrap_or(usize::MAX);
         // Only elements with destructors make the sweeper call the array's.
         let flags = AllocFlags {
+            tag: ObjectType::<A>::tag(),
             needs_drop: std::mem::needs_drop::<T>(),
             black: self.marking.get(),
         };
         let slot = self.with_cache(|c| c.alloc_size(size, !T::NEEDS_TRACE, flags))?;
-        // The header is written first so the sweeper can drop a partly built
+        // The span's tag names `A`, so the sweeper could drop a partly built
         // array; the returned Gc borrows the mutator, so the array outlives it.
-        // SAFETY: the slot is fresh and `size` bytes: header, length, `len`
-        // elements; `A` has `GcArray<T>`'s layout (the caller's contract).
+        // SAFETY: the slot is fresh and `size` bytes: length, `len` elements;
+        // `A` has `GcArray<T>`'s layout (the caller's contract).
         let array: Gc<'_, A> = unsafe {
-            object::write_header::<A>(slot);
-            let value = (slot.as_ptr() as usize + ObjectType::<A>::OFFSET) as *mut GcArray<T>;
+            let value = slot.as_ptr() as *mut GcArray<T>;
             GcArray::init(value, len, init);
             Gc::from_base(slot.as_ptr() as usize)
         };
@@ -318,8 +316,9 @@ impl Mutator {
     }
 
     #[inline]
-    fn flags<T>(&self) -> AllocFlags {
+    fn flags<T: Trace + 'static>(&self) -> AllocFlags {
         AllocFlags {
+            tag: ObjectType::<T>::tag(),
             needs_drop: std::mem::needs_drop::<T>(),
             black: self.marking.get(),
         }

@@ -1,22 +1,33 @@
-//! Object layout: every GC object is a header word followed by the value.
+//! Object layout: a GC object is its value, with no header.
 //!
 //! ```text
-//! base ──► [ &'static VTable ][ padding to align_of::<T>() ][ T ]
+//! base ──► [ T ]      its span (gc-alloc) ──► tag = &'static VTable of T
 //! ```
 //!
-//! The header lets the marker trace, and the sweeper drop, an object knowing
-//! only its address. It is written before the object's address is published
-//! anywhere and never changes, so reading it needs no synchronisation beyond
-//! the one that published the address. `Gc`, `Member` and roots all hold the
-//! base address; the value sits at a per-type constant offset.
+//! Every object is allocated with its type's vtable as gc-alloc's type tag,
+//! and a span holds objects of one tag only (a "big bag of pages"), so the
+//! marker and the sweeper find an object's vtable through the span they
+//! look up anyway, and an object costs only its value's size class.
+//! A span's tag is stored before any of its slots is handed out, under the
+//! locks that hand the span to a thread cache, so a reader that learned of
+//! an object through its published address reads the right tag.
+//!
+//! A vtable's address stands for its type. One type may have several
+//! vtables (one per codegen unit that instantiates it): a thread cache
+//! keys its lines by the vtable an allocation names, and its spans carry
+//! the type's canonical vtable (`canonical_tag`: the first one seen for its
+//! `TypeId`), so every allocation of a type shares the type's spans.
 //!
 //! Alignment: slots of every size class from 32 B up are 16-byte aligned, so
 //! types aligned to 16 get an object of at least 32 B; larger alignments are
 //! refused with a panic naming the type.
 
+use std::any::TypeId;
+use std::collections::HashMap;
 use std::ptr::NonNull;
+use std::sync::{LazyLock, RwLock};
 
-use gc_alloc::{size_class_of, SpanClass};
+use gc_alloc::{size_class_of, SpanClass, TypeTag};
 
 use crate::mark::Tracer;
 use crate::trace::Trace;
@@ -27,36 +38,31 @@ pub(crate) const ADDRESS_LIMIT: usize = 1 << 48;
 
 /// Per-type information the collector needs from an object's address.
 pub(crate) struct VTable {
-    /// Trace the value at `base + offset`.
+    /// Trace the object at this address.
     pub(crate) trace: unsafe fn(usize, &mut Tracer<'_>),
-    /// Drop the value at `base + offset`, if the type needs it.
+    /// Drop the object at this address, if the type needs it.
     pub(crate) drop: Option<unsafe fn(usize)>,
-    /// Offset of the value from the object's base.
-    pub(crate) offset: usize,
     /// The type's name, for diagnostics (checkmark reports, panics).
     pub(crate) type_name: fn() -> &'static str,
+    /// The type's identity, which its vtables share (`canonical_tag`).
+    type_id: fn() -> TypeId,
 }
 
 /// Compile-time layout of objects holding a `T`.
 pub(crate) struct ObjectType<T>(std::marker::PhantomData<T>);
 
 impl<T: Trace + 'static> ObjectType<T> {
-    /// Offset of the value from the object's base.
-    pub(crate) const OFFSET: usize = {
+    /// Bytes the object needs: its value's size, at least one byte (so
+    /// that distinct objects have distinct addresses), and at least 32 when
+    /// 16-byte alignment matters.
+    pub(crate) const SIZE: usize = {
         let a = std::mem::align_of::<T>();
         assert!(a <= 16, "GC objects support alignment up to 16 bytes");
-        if a > 8 {
-            a
-        } else {
-            8
-        }
-    };
-
-    /// Bytes the object needs (at least 32 when 16-byte alignment matters).
-    pub(crate) const SIZE: usize = {
-        let s = Self::OFFSET + std::mem::size_of::<T>();
-        if std::mem::align_of::<T>() > 8 && s < 32 {
+        let s = std::mem::size_of::<T>();
+        if a > 8 && s < 32 {
             32
+        } else if s == 0 {
+            1
         } else {
             s
         }
@@ -75,9 +81,15 @@ impl<T: Trace + 'static> ObjectType<T> {
         } else {
             None
         },
-        offset: Self::OFFSET,
         type_name: std::any::type_name::<T>,
+        type_id: TypeId::of::<T>,
     };
+
+    /// The type tag of objects holding a `T`: their vtable's address.
+    #[inline(always)]
+    pub(crate) fn tag() -> TypeTag {
+        Self::VTABLE as *const VTable as TypeTag
+    }
 }
 
 /// # Safety
@@ -95,40 +107,56 @@ unsafe fn drop_value<T>(addr: usize) {
     unsafe { std::ptr::drop_in_place(addr as *mut T) }
 }
 
-/// The header of the object at `base`.
+/// The vtable a type tag stands for.
 ///
 /// # Safety
-/// `base` is the base of an initialised object.
+/// `tag` is the tag of a span of a heap built by this crate, in use: every
+/// such span was allocated with `ObjectType::tag` (the mutator's allocation
+/// paths are the only ones that pass a tag to gc-alloc).
 #[inline]
-pub(crate) unsafe fn header(base: usize) -> &'static VTable {
-    // SAFETY: by the contract the header word was written at allocation and
-    // holds a `&'static VTable`.
-    unsafe { *(base as *const &'static VTable) }
+pub(crate) unsafe fn vtable(tag: TypeTag) -> &'static VTable {
+    // SAFETY: by the contract the tag is the address of a `&'static VTable`.
+    unsafe { &*(tag as *const VTable) }
 }
 
-/// Write a new object's header and value into a fresh slot.
+/// The first tag seen for each type (`canonical_tag`).
+static CANONICAL: LazyLock<RwLock<HashMap<TypeId, TypeTag>>> = LazyLock::new(Default::default);
+
+/// gc-alloc's `canonical_tag` hook: the tag all of `tag`'s type's spans
+/// carry. Called when a thread cache line takes a new tag, not per object.
+///
+/// # Safety
+/// `tag` is `ObjectType::<T>::tag()` for some `T` (the mutator's
+/// allocation paths pass no other tag to gc-alloc).
+pub(crate) unsafe fn canonical_tag(tag: TypeTag) -> TypeTag {
+    // SAFETY: by the contract the tag is the address of a vtable.
+    let id = (unsafe { vtable(tag) }.type_id)();
+    // The map only grows and its values are `&'static` vtables, so a lock
+    // poisoned by a panic elsewhere still holds a valid map.
+    let known = CANONICAL
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&id)
+        .copied();
+    known.unwrap_or_else(|| {
+        *CANONICAL
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(id)
+            .or_insert(tag)
+    })
+}
+
+/// Write a new object's value into a fresh slot.
 ///
 /// # Safety
 /// `slot` is an unused slot of at least `ObjectType::<T>::SIZE` bytes,
-/// aligned as `T` needs once offset.
+/// aligned for `T`, in a span whose tag is `ObjectType::<T>::tag()`.
 #[inline]
 pub(crate) unsafe fn init<T: Trace + 'static>(slot: NonNull<u8>, value: T) {
     // SAFETY: by the contract the slot is ours, large enough and aligned;
     // nothing else can see it before the caller publishes its address.
-    unsafe {
-        write_header::<T>(slot);
-        (slot.as_ptr().add(ObjectType::<T>::OFFSET) as *mut T).write(value);
-    }
-}
-
-/// Write the header of an object of type `T` into a fresh slot.
-///
-/// # Safety
-/// `slot` is an unused slot of at least one word, not yet visible to others.
-#[inline]
-pub(crate) unsafe fn write_header<T: Trace + 'static>(slot: NonNull<u8>) {
-    // SAFETY: by the contract the first word of the slot is ours.
-    unsafe { (slot.as_ptr() as *mut &'static VTable).write(ObjectType::<T>::VTABLE) }
+    unsafe { (slot.as_ptr() as *mut T).write(value) }
 }
 
 /// The sweeper's hook: drop an unreachable object that has a destructor.
@@ -137,15 +165,17 @@ pub(crate) unsafe fn write_header<T: Trace + 'static>(slot: NonNull<u8>) {
 /// half swept, so it aborts the process with a message instead.
 ///
 /// # Safety
-/// `base` is an initialised object that is unreachable and being freed.
-pub(crate) unsafe fn drop_object(base: NonNull<u8>) {
+/// `base` is an initialised object that is unreachable and being freed, in
+/// a span whose tag is `tag`.
+pub(crate) unsafe fn drop_object(base: NonNull<u8>, tag: TypeTag) {
     let base = base.as_ptr() as usize;
-    // SAFETY: the sweeper only calls this for initialised, freed objects.
-    let vt = unsafe { header(base) };
+    // SAFETY: the sweeper passes the tag of the object's span, which this
+    // crate's allocation paths set (`vtable`'s contract).
+    let vt = unsafe { vtable(tag) };
     if let Some(drop) = vt.drop {
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             // SAFETY: the object is unreachable and freed exactly once.
-            unsafe { drop(base + vt.offset) }
+            unsafe { drop(base) }
         }));
         if r.is_err() {
             eprintln!(

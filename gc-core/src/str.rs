@@ -2,7 +2,7 @@
 //! `Mutator::alloc_str` and `Mutator::alloc_slice_copy`.
 //!
 //! A `GcStr` is one object: a `GcArray<u8>` (length word, then the bytes)
-//! under its own type, so its header names `GcStr` and it derefs to `str`.
+//! under its own type, so its span's tag names `GcStr` and it derefs to `str`.
 //! Invariant: the bytes are valid UTF-8; the only constructor copies them
 //! from a `&str`, and nothing can change them afterwards (a `GcArray` gives
 //! out shared references only, and `u8` has no interior mutability).
