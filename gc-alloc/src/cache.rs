@@ -142,7 +142,7 @@ impl ThreadCache {
 
     /// Allocate one object of span class `spc` and type tag `flags.tag`
     /// (uninitialised memory).
-    #[inline]
+    #[inline(always)]
     pub fn alloc(&mut self, spc: SpanClass, flags: AllocFlags) -> Result<NonNull<u8>, AllocError> {
         debug_assert!(
             spc.size_class() != 0,
