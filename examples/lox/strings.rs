@@ -9,14 +9,17 @@
 //! place). The characters live only in the GC heap; the hash and length let
 //! a lookup upgrade (and compare the bytes of) only real candidates.
 //!
-//! Dead entries are dropped when the table fills up and is rebuilt. That
-//! needs an `upgrade` per entry, the only liveness test the collector
-//! offers; while a cycle is marking, upgrading shades the string, so a dead
-//! string that a rebuild happens to look at survives one more cycle. The
-//! rebuild runs after the table doubled, so this costs amortised O(1) per
-//! interned string.
+//! Dead entries are dropped by a rebuild once per collection cycle, after
+//! its sweep has cleared their weak references (`tricolor::PruneClock`),
+//! and whenever the table fills up. The test is `Weak::is_cleared`, which
+//! never shades: upgrading during a mark would keep every string made
+//! since the last cycle, garbage or not, for one more. Pruning every cycle
+//! keeps the table (and the heap's table of weak references) at the
+//! strings one cycle makes, instead of letting dead entries pile up until
+//! the table doubles; a rebuild costs O(entries), amortised by the
+//! allocation that paced the cycle.
 
-use tricolor::{Gc, Mutator, Weak};
+use tricolor::{Gc, Mutator, PruneClock, Weak};
 
 use crate::object::{self, Obj};
 
@@ -33,6 +36,10 @@ pub struct Interner {
     entries: Vec<Option<Entry>>,
     /// `Some` entries, dead or alive.
     used: usize,
+    /// When to drop the entries of collected strings.
+    prune: PruneClock,
+    /// The live entries during a rebuild (kept for its memory).
+    scratch: Vec<Entry>,
 }
 
 impl Interner {
@@ -40,6 +47,8 @@ impl Interner {
         Interner {
             entries: (0..MIN_CAPACITY).map(|_| None).collect(),
             used: 0,
+            prune: PruneClock::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -76,33 +85,38 @@ impl Interner {
             None => {
                 self.entries[i] = Some(entry);
                 self.used += 1;
-                if self.used * 4 > self.entries.len() * 3 {
-                    self.rebuild(m);
-                }
             }
+        }
+        if self.prune.due(m) || self.used * 4 > self.entries.len() * 3 {
+            self.rebuild();
         }
         s
     }
 
-    /// Drop the dead entries and re-insert the live ones into a table that
-    /// is at most half full.
-    fn rebuild(&mut self, m: &Mutator) {
-        let live: Vec<Entry> = self
-            .entries
-            .drain(..)
-            .flatten()
-            .filter(|e| e.string.upgrade(m).is_some())
-            .collect();
+    /// Drop the entries whose strings were collected and re-insert the
+    /// others into a table at most half full. Both vectors keep their
+    /// memory: the table shrinks after a cycle's prune and the cycle's
+    /// strings grow it back, which would otherwise fault fresh pages in
+    /// every cycle.
+    fn rebuild(&mut self) {
+        let mut live = std::mem::take(&mut self.scratch);
+        live.extend(
+            self.entries
+                .iter_mut()
+                .filter_map(Option::take)
+                .filter(|e| !e.string.is_cleared()),
+        );
         let capacity = (live.len() * 2).next_power_of_two().max(MIN_CAPACITY);
-        self.entries = (0..capacity).map(|_| None).collect();
+        self.entries.resize_with(capacity, || None);
         self.used = live.len();
         let mask = capacity - 1;
-        for e in live {
+        for e in live.drain(..) {
             let mut i = e.hash as usize & mask;
             while self.entries[i].is_some() {
                 i = (i + 1) & mask;
             }
             self.entries[i] = Some(e);
         }
+        self.scratch = live;
     }
 }

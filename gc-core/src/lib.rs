@@ -10,7 +10,8 @@
 //!   next safepoint, [`Root<T>`](Root) / [`GlobalRoot<T>`](GlobalRoot) that
 //!   outlive safepoints, [`Member<T>`](Member) pointer fields inside GC
 //!   objects, [`GcArray<T>`](GcArray) for sequences of them, and
-//!   [`Weak<T>`](Weak) (and the weak-keyed [`WeakMap`] and [`WeakSet`]),
+//!   [`Weak<T>`](Weak) (and the weak-keyed [`WeakMap`] and [`WeakSet`];
+//!   [`PruneClock`] says when a weak table of your own should prune),
 //!   and [`NanBox<T>`](NanBox), a one-word NaN-boxed value slot for
 //!   dynamically typed VMs; [`ExternalMemory`] tells the pacer about memory
 //!   objects own outside the heap;
@@ -69,9 +70,9 @@
 //! //     workers=1 forced=true stop_wait_us=0 pause_us=4}: tricolor: close time.busy=14.0µs ...
 //! ```
 //!
-//! Files, one concept each: `object` (layout and headers), `gc` (`Gc`,
+//! Files, one concept each: `object` (layout and type tags), `gc` (`Gc`,
 //! `Member`), `nanbox` (`NanBox`), `array` (`GcArray`), `roots`, `weak`,
-//! `weak_map` (`WeakMap`, `WeakSet`), `identity` (`Eq`/`Hash`/`{:p}` of
+//! `weak_map` (`WeakMap`, `WeakSet`), `prune_clock` (`PruneClock`), `identity` (`Eq`/`Hash`/`{:p}` of
 //! pointers and handles), `external` (`ExternalMemory`), `mark`, `grey` (the grey pool and
 //! its termination), `world` (stop-the-world handshake),
 //! `slot` (what containers hold), `plain` (`Plain` words), `vec` (`GcVec`),
@@ -108,6 +109,7 @@ mod object;
 mod pacer;
 mod paths;
 mod plain;
+mod prune_clock;
 mod publish;
 mod roots;
 mod signal;
@@ -142,6 +144,7 @@ pub use mutator_stats::MutatorStats;
 pub use nanbox::{NanBox, NanValue};
 pub use paths::{PathStep, PathTarget, RetentionPath, RootKind};
 pub use plain::{Plain, PlainWord};
+pub use prune_clock::PruneClock;
 pub use roots::{GlobalRoot, Root};
 pub use slot::Slot;
 pub use static_data::Static;

@@ -35,7 +35,6 @@
 use std::borrow::Borrow;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash};
-use std::sync::atomic::Ordering;
 
 use hashbrown::hash_table::Entry as TableEntry;
 use hashbrown::HashTable;
@@ -43,30 +42,9 @@ use hashbrown::HashTable;
 use crate::gc::Gc;
 use crate::identity::addr_hash;
 use crate::mutator::Mutator;
+use crate::prune_clock::PruneClock;
 use crate::trace::Trace;
 use crate::weak::Weak;
-
-/// When a table last dropped its dead entries.
-#[derive(Default)]
-struct Pruned {
-    /// The heap's completed-cycle count then, plus one (0: never).
-    at: u64,
-}
-
-impl Pruned {
-    /// Whether a cycle ended since the last prune and its sweep is done, so
-    /// that every key it found dead has been cleared; records a prune now.
-    /// (Until the sweep is done, each call costs one more load.)
-    fn due(&mut self, m: &Mutator) -> bool {
-        let heap = m.heap_inner();
-        let now = heap.cycles.load(Ordering::Acquire) + 1;
-        if self.at == now || !heap.alloc.sweep_done() {
-            return false;
-        }
-        self.at = now;
-        true
-    }
-}
 
 struct MapEntry<K, V> {
     hash: u64,
@@ -95,14 +73,14 @@ struct MapEntry<K, V> {
 /// ```
 pub struct WeakMap<K, V> {
     table: HashTable<MapEntry<K, V>>,
-    pruned: Pruned,
+    pruned: PruneClock,
 }
 
 impl<K, V> Default for WeakMap<K, V> {
     fn default() -> Self {
         WeakMap {
             table: HashTable::new(),
-            pruned: Pruned::default(),
+            pruned: PruneClock::new(),
         }
     }
 }
@@ -225,7 +203,7 @@ impl<K: Trace + 'static, V> WeakMap<K, V> {
             .filter_map(move |e| Some((e.key.upgrade(m)?, &e.value)))
     }
 
-    /// The table entry for `key`, pruning first if one is due (`Pruned`).
+    /// The table entry for `key`, pruning first if one is due (`PruneClock`).
     fn entry(&mut self, m: &Mutator, key: Gc<'_, K>) -> TableEntry<'_, MapEntry<K, V>> {
         if self.pruned.due(m) {
             self.prune();
@@ -262,7 +240,7 @@ impl<K: Trace + 'static, V> WeakMap<K, V> {
 pub struct WeakSet<K, S = RandomState> {
     table: HashTable<(u64, Weak<K>)>,
     hasher: S,
-    pruned: Pruned,
+    pruned: PruneClock,
 }
 
 impl<K> WeakSet<K> {
@@ -284,7 +262,7 @@ impl<K, S> WeakSet<K, S> {
         WeakSet {
             table: HashTable::new(),
             hasher,
-            pruned: Pruned::default(),
+            pruned: PruneClock::new(),
         }
     }
 
