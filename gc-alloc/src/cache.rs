@@ -72,6 +72,8 @@ struct Slot {
     /// allocated while marking, and is marked in bulk when the span leaves
     /// the cache (`release`).
     black_from: usize,
+    /// The span's drop flag is known to be set.
+    drops: bool,
 }
 
 /// `Slot::black_from` when nothing was allocated black.
@@ -89,6 +91,7 @@ const EMPTY: Slot = Slot {
     alloc_cache: 0,
     allocated: 0,
     black_from: NOT_BLACK,
+    drops: false,
 };
 
 /// A thread's allocation cache over a shared [`AllocHeap`].
@@ -192,10 +195,11 @@ impl ThreadCache {
                 .span(slot.span.expect("allocated from an empty slot"))
                 .note_black_from(idx);
         }
-        if flags.needs_drop {
+        if flags.needs_drop && !slot.drops {
+            slot.drops = true;
             self.heap
                 .span(slot.span.expect("allocated from an empty slot"))
-                .set_needs_drop(idx);
+                .set_needs_drop();
         }
         // SAFETY: `base` is the start of a span inside the heap's mapping,
         // never address 0.
@@ -293,6 +297,7 @@ impl ThreadCache {
             },
             allocated: 0,
             black_from: NOT_BLACK,
+            drops: false,
         };
         self.took_memory();
         Ok(())

@@ -58,8 +58,8 @@ pub struct HeapConfig {
     /// Cap on bytes in spans; allocation past it returns
     /// [`AllocError::HeapLimit`].
     pub limit_bytes: usize,
-    /// Called by the sweeper for each freed object that was allocated with
-    /// [`AllocFlags::needs_drop`].
+    /// Called by the sweeper for each object it frees in a span where an
+    /// allocation asked for it ([`AllocFlags::needs_drop`]).
     pub on_free: Option<FreeHook>,
     /// Maps each tag an allocation passes to the tag its spans carry, for a
     /// caller that may name one type by several tags (the collector's
@@ -91,7 +91,10 @@ impl Default for HeapConfig {
 pub struct AllocFlags {
     /// The object's type tag: it goes into a span of this tag only.
     pub tag: TypeTag,
-    /// The sweeper must call the heap's `on_free` hook when it frees the object.
+    /// The sweeper must call the heap's `on_free` hook when it frees the
+    /// object. Kept per span, not per object: give every allocation of a
+    /// tag the same value (otherwise the hook also sees the tag's objects
+    /// allocated without it).
     pub needs_drop: bool,
     /// Mark the object at once (objects are allocated black while marking).
     pub black: bool,
@@ -356,7 +359,7 @@ impl AllocHeap {
         span.freeindex.store(1, Relaxed);
         span.alloc_count.store(1, Relaxed);
         if flags.needs_drop {
-            span.set_needs_drop(0);
+            span.set_needs_drop();
         }
         if flags.black {
             span.mark(0);

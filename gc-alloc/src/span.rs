@@ -1,6 +1,6 @@
 //! Spans: runs of pages that hold objects of one span class and one type
-//! tag, with their alloc, mark, drop and weak bitmaps and their sweep
-//! generation.
+//! tag, with their alloc, mark and weak bitmaps, a drop flag and their
+//! sweep generation.
 //!
 //! Type tags (a "big bag of pages"): every object of a span has the span's
 //! tag, an opaque word the allocator's user chooses per allocation (the
@@ -13,9 +13,14 @@
 //!   hands slots out in address order and never writes alloc bits).
 //! - mark bits: set by markers, possibly several at once; `fetch_or` tells the
 //!   first one that it won.
-//! - drop bits: the slot's object has a destructor to run when it is freed.
 //! - weak bits: the slot's object has a weak reference, which the sweeper
 //!   reports (the heap's `on_dead_weak` hook) when it frees the object.
+//!   Allocated with the span's first weak bit: most spans never have one.
+//!
+//! Destructors: one flag per span, set by the first allocation that asks
+//! for `on_free` (a span holds one type tag, and whether a type needs its
+//! destructor run is the type's). Every object the sweeper frees in a
+//! flagged span goes to the hook.
 //!
 //! Sweeping swaps the mark bits in as the new alloc bits: whatever was not
 //! marked is free, with no per-object work except destructors and reports of
@@ -39,7 +44,9 @@
 //! mark as the last mark left it; one that finds h may rely on the report.
 
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
+use std::sync::atomic::{
+    AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::*,
+};
 
 use crate::heap::{FreeHook, TypeTag};
 use crate::size_class::{SizeClass, SpanClass, CLASSES, MAX_OBJS_PER_SPAN, PAGE_SIZE};
@@ -105,8 +112,11 @@ pub struct Span {
     pub(crate) alloc_count: AtomicUsize,
     pub(crate) alloc_bits: Bits,
     pub(crate) mark_bits: Bits,
-    drop_bits: Bits,
-    pub(crate) weak_bits: Bits,
+    /// The sweeper hands the objects it frees to `on_free` (module comment).
+    needs_drop: AtomicBool,
+    /// The weak bitmap once a slot has had a weak bit, else null. Never
+    /// freed before the record, so a `&Bits` lives as long as the `&Span`.
+    weak_bits: AtomicPtr<Bits>,
     /// The sweep generation whose dead weakly referenced objects this span
     /// has reported (module comment).
     pub(crate) weaks_swept: AtomicU32,
@@ -142,8 +152,8 @@ impl Span {
             alloc_count: AtomicUsize::new(0),
             alloc_bits: Bits::new(),
             mark_bits: Bits::new(),
-            drop_bits: Bits::new(),
-            weak_bits: Bits::new(),
+            needs_drop: AtomicBool::new(false),
+            weak_bits: AtomicPtr::new(std::ptr::null_mut()),
             weaks_swept: AtomicU32::new(0),
             black_from: AtomicUsize::new(usize::MAX),
         }
@@ -179,8 +189,10 @@ impl Span {
         let words = nelems.div_ceil(64);
         self.alloc_bits.clear_all(words);
         self.mark_bits.clear_all(words);
-        self.drop_bits.clear_all(words);
-        self.weak_bits.clear_all(words);
+        self.needs_drop.store(false, Relaxed);
+        if let Some(weak) = self.weak_bits() {
+            weak.clear_all(words);
+        }
         self.black_from.store(usize::MAX, Relaxed);
         // Release: a weak reader that finds h here from a record reused
         // since its target's span was freed must see what the sweeper of
@@ -349,9 +361,39 @@ impl Span {
         index >= self.black_from.load(Acquire) && !self.alloc_bits.get(index)
     }
 
+    /// Have the sweeper hand this span's freed objects to `on_free`.
     #[inline]
-    pub(crate) fn set_needs_drop(&self, index: usize) {
-        self.drop_bits.set(index);
+    pub(crate) fn set_needs_drop(&self) {
+        self.needs_drop.store(true, Relaxed);
+    }
+
+    /// The weak bitmap, if any slot has had a weak bit.
+    #[inline]
+    pub(crate) fn weak_bits(&self) -> Option<&Bits> {
+        // SAFETY: a non-null pointer is a leaked `Box<Bits>` that only the
+        // record's drop frees, and `&self` borrows the record.
+        unsafe { self.weak_bits.load(Acquire).as_ref() }
+    }
+
+    /// The weak bitmap, allocated if this is the span's first weak bit.
+    pub(crate) fn weak_bits_or_new(&self) -> &Bits {
+        if let Some(bits) = self.weak_bits() {
+            return bits;
+        }
+        let new = Box::into_raw(Box::new(Bits::new()));
+        match self
+            .weak_bits
+            .compare_exchange(std::ptr::null_mut(), new, AcqRel, Acquire)
+        {
+            // SAFETY: installed, so owned by the record from now on.
+            Ok(_) => unsafe { &*new },
+            Err(installed) => {
+                // SAFETY: `new` lost the race and was never shared.
+                drop(unsafe { Box::from_raw(new) });
+                // SAFETY: as in `weak_bits`.
+                unsafe { &*installed }
+            }
+        }
     }
 
     /// Slots allocated as of the last sweep, in word `w`, given the
@@ -377,6 +419,8 @@ impl Span {
         let size = self.elem_size();
         let start = self.start();
         let tag = self.tag();
+        let on_free = on_free.filter(|_| self.needs_drop.load(Relaxed));
+        let weak_bits = self.weak_bits();
         let fi = self.freeindex.load(Relaxed);
         let mut result = SweepResult::default();
         for w in 0..nelems.div_ceil(64) {
@@ -388,24 +432,24 @@ impl Span {
                 "marked a free slot in span {start:#x}"
             );
             let freed = allocated & !marked;
-            let mut drops = freed & self.drop_bits.word(w);
-            while drops != 0 {
-                let i = w * 64 + drops.trailing_zeros() as usize;
-                drops &= drops - 1;
-                if let Some(f) = on_free {
+            if let Some(f) = on_free {
+                let mut drops = freed;
+                while drops != 0 {
+                    let i = w * 64 + drops.trailing_zeros() as usize;
+                    drops &= drops - 1;
                     let p = NonNull::new((start + i * size) as *mut u8).expect("span at address 0");
-                    // SAFETY: slot `i` holds an unmarked object with a drop bit
-                    // (nothing reachable points to it); this sweeper claimed the
-                    // span, so the object is dropped exactly once.
+                    // SAFETY: slot `i` holds an unmarked object (nothing
+                    // reachable points to it) of a span whose objects asked
+                    // for `on_free`; this sweeper claimed the span, so the
+                    // object is dropped exactly once.
                     unsafe { f(p, tag) };
                 }
             }
             if cfg!(debug_assertions) {
                 poison(start, size, w, freed);
             }
-            self.drop_bits.0[w].fetch_and(!freed, Relaxed);
-            if self.weak_bits.word(w) & freed != 0 {
-                self.weak_bits.0[w].fetch_and(!freed, Relaxed);
+            if let Some(weak) = weak_bits.filter(|b| b.word(w) & freed != 0) {
+                weak.0[w].fetch_and(!freed, Relaxed);
             }
             self.alloc_bits.0[w].store(marked, Relaxed);
             // Release: after `weaks_swept` (module comment).
@@ -420,6 +464,17 @@ impl Span {
 
     pub(crate) fn bytes(&self) -> usize {
         self.npages() * PAGE_SIZE
+    }
+}
+
+impl Drop for Span {
+    fn drop(&mut self) {
+        let weak = *self.weak_bits.get_mut();
+        if !weak.is_null() {
+            // SAFETY: installed by `weak_bits_or_new` from a `Box`, and the
+            // record (the only owner) is going away.
+            drop(unsafe { Box::from_raw(weak) });
+        }
     }
 }
 
@@ -454,15 +509,16 @@ mod tests {
 
     static DROPPED: AtomicUsize = AtomicUsize::new(0);
 
-    /// `on_free` hook: records which slot (by its first byte) was dropped.
-    unsafe fn record(p: NonNull<u8>, _tag: TypeTag) {
-        DROPPED.store(p.as_ptr() as usize, SeqCst);
+    /// `on_free` hook: counts the objects dropped.
+    unsafe fn record(_: NonNull<u8>, tag: TypeTag) {
+        assert_eq!(tag, 7, "the hook gets the span's tag");
+        DROPPED.fetch_add(1, SeqCst);
     }
 
     /// Span bookkeeping on ordinary memory (no mmap, so Miri runs it):
     /// sweeping frees exactly the allocated, unmarked slots, runs the drop
-    /// hook only for those with a drop bit, and turns the marks into the
-    /// new alloc bits.
+    /// hook for each of them once the span is flagged, and turns the marks
+    /// into the new alloc bits.
     #[test]
     fn sweep_frees_the_unmarked_and_keeps_the_marked() {
         let class = SpanClass::new(size_class_of(48).unwrap(), false);
@@ -480,8 +536,7 @@ mod tests {
         span.freeindex.store(10, Relaxed);
         assert!(span.is_allocated(9) && !span.is_allocated(10));
         assert_eq!(span.free_from(10), span.nelems() - 10);
-        span.set_needs_drop(3);
-        span.set_needs_drop(5);
+        span.set_needs_drop();
         for i in [2, 5, 7] {
             assert!(span.mark(i), "first mark of {i}");
         }
@@ -489,11 +544,7 @@ mod tests {
 
         let result = span.sweep(0, Some(record), None);
         assert_eq!(result, SweepResult { freed: 7, live: 3 });
-        assert_eq!(
-            DROPPED.load(SeqCst),
-            start + 3 * size,
-            "only slot 3 dropped"
-        );
+        assert_eq!(DROPPED.load(SeqCst), 7, "every freed object dropped");
         let allocated: Vec<usize> = (0..span.nelems())
             .filter(|&i| span.is_allocated(i))
             .collect();

@@ -159,7 +159,7 @@ impl Span {
     /// the word, of objects they free, at the same time).
     #[inline]
     pub(crate) fn set_weak(&self, index: usize) {
-        self.weak_bits.set(index);
+        self.weak_bits_or_new().set(index);
     }
 
     /// Whether slot `index` is marked, with Acquire: pairs with the
@@ -182,12 +182,12 @@ impl Span {
     /// `sweepgen` as reported. First thing a sweep does: no mark bit has
     /// changed yet.
     pub(crate) fn report_dead_weaks(&self, sweepgen: u32, on_dead_weak: Option<&WeakHook>) {
-        if let Some(hook) = on_dead_weak {
+        if let (Some(hook), Some(weak_bits)) = (on_dead_weak, self.weak_bits()) {
             let nelems = self.nelems();
             let fi = self.freeindex.load(Relaxed);
             let mut bases = [0usize; 64];
             for w in 0..nelems.div_ceil(64) {
-                let weak = self.weak_bits.word(w);
+                let weak = weak_bits.word(w);
                 if weak == 0 {
                     continue;
                 }
