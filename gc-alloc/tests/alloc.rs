@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use gc_alloc::{
-    AllocError, AllocFlags, AllocHeap, HeapConfig, SpanClass, ThreadCache, TypeTag, ARENA_SIZE,
+    AllocError, AllocFlags, AllocHeap, FreeHook, HeapConfig, SpanClass, ThreadCache, TypeTag,
+    ARENA_SIZE,
 };
 
 fn heap() -> Arc<AllocHeap> {
@@ -137,16 +138,23 @@ unsafe fn count_drop(p: std::ptr::NonNull<u8>, tag: TypeTag) {
     DROPPED.fetch_add(1, Ordering::Relaxed);
 }
 
-#[test]
-fn sweep_frees_exactly_the_unmarked_and_reuses_their_slots() {
+/// A heap whose sweeper calls `on_free`, a cache on it, and the span
+/// class of 64-byte objects with pointers.
+fn heap_with_hook(on_free: FreeHook) -> (Arc<AllocHeap>, ThreadCache, SpanClass) {
     let heap = AllocHeap::new(HeapConfig {
         reserve_bytes: 1 << 30,
-        on_free: Some(count_drop),
+        on_free: Some(on_free),
         ..HeapConfig::default()
     })
     .unwrap();
-    let mut cache = ThreadCache::new(heap.clone());
+    let cache = ThreadCache::new(heap.clone());
     let spc = SpanClass::new(gc_alloc::size_class_of(64).unwrap(), false);
+    (heap, cache, spc)
+}
+
+#[test]
+fn sweep_frees_exactly_the_unmarked_and_reuses_their_slots() {
+    let (heap, mut cache, spc) = heap_with_hook(count_drop);
     let n = 10_000usize;
     let objs: Vec<usize> = (0..n)
         .map(|i| {
@@ -219,14 +227,7 @@ unsafe fn no_drop_expected(_: std::ptr::NonNull<u8>, tag: TypeTag) {
 /// The sweeper runs `on_free` only in spans an allocation flagged.
 #[test]
 fn spans_that_never_asked_for_on_free_free_without_it() {
-    let heap = AllocHeap::new(HeapConfig {
-        reserve_bytes: 1 << 30,
-        on_free: Some(no_drop_expected),
-        ..HeapConfig::default()
-    })
-    .unwrap();
-    let mut cache = ThreadCache::new(heap.clone());
-    let spc = SpanClass::new(gc_alloc::size_class_of(64).unwrap(), false);
+    let (heap, mut cache, spc) = heap_with_hook(no_drop_expected);
     let objs: Vec<usize> = (0..1000)
         .map(|_| cache.alloc(spc, PLAIN).unwrap().as_ptr() as usize)
         .collect();
@@ -243,11 +244,7 @@ fn spans_that_never_asked_for_on_free_free_without_it() {
 /// go back only to allocations of its tag.
 #[test]
 fn each_span_holds_one_type_tag() {
-    let heap = AllocHeap::new(HeapConfig {
-        reserve_bytes: 1 << 30,
-        ..HeapConfig::default()
-    })
-    .unwrap();
+    let heap = heap();
     let mut cache = ThreadCache::new(heap.clone());
     let spc = SpanClass::new(gc_alloc::size_class_of(32).unwrap(), true);
     let tagged = |tag| AllocFlags { tag, ..PLAIN };
