@@ -3,10 +3,12 @@
 //!
 //! The spans sit in a direct-mapped table of `SLOTS` lines indexed by a
 //! hash of the class and tag: the fast path hashes (a multiply and a
-//! shift), compares the line's key and takes a slot. A line holding another
-//! key gives its span back (as when a span runs out) and takes one of the
-//! new key; with few types per class, as in a language runtime, lines
-//! rarely collide.
+//! shift), compares the line's key and takes a slot. Two keys can share a
+//! line (with twenty keys in use, some two do more often than not), so a
+//! line holding another key parks its span in a short list, still cached,
+//! and takes the new key's parked span if there is one: keys that collide
+//! and alternate cost a search of that list, not a trip to the central
+//! lists.
 //!
 //! A line is keyed by the tag its caller passes; its span carries that
 //! tag's canonical form (`HeapConfig::canonical_tag`), looked up when the
@@ -98,6 +100,9 @@ const EMPTY: Slot = Slot {
 pub struct ThreadCache {
     heap: Arc<AllocHeap>,
     slots: Box<[Slot; SLOTS]>,
+    /// Spans a colliding key moved out of their line, still cached (one
+    /// per (class, key) at most: a key is parked only from its line).
+    parked: Vec<Slot>,
     /// Bytes this cache has taken from the heap: the free slots of every
     /// span it cached, and every large object. Span-granular, like Go's
     /// `heapLive`; the collector uses it to size a mutator's mark assists.
@@ -114,6 +119,7 @@ impl ThreadCache {
         ThreadCache {
             heap,
             slots: Box::new([EMPTY; SLOTS]),
+            parked: Vec::new(),
             taken: 0,
             poll: Vec::new(),
         }
@@ -217,15 +223,34 @@ impl ThreadCache {
         let tag = if slot.key == flags.tag && slot.spc == spc && slot.span.is_some() {
             slot.tag
         } else {
-            // The line caches another key: give its span back.
-            self.release(line);
-            self.heap.canonical_tag(flags.tag)
+            self.swap_in(line, spc, flags.tag)
         };
         loop {
             if let Some(idx) = self.next_free_word(line) {
                 return Ok(self.finish(line, idx, flags));
             }
             self.refill(line, spc, flags.tag, tag)?;
+        }
+    }
+
+    /// The line caches another key: park its span, and bring back `key`'s
+    /// parked one if there is one. Returns `key`'s canonical tag.
+    fn swap_in(&mut self, line: usize, spc: SpanClass, key: TypeTag) -> TypeTag {
+        let old = std::mem::replace(&mut self.slots[line], EMPTY);
+        if old.span.is_some() {
+            self.parked.push(old);
+        }
+        match self
+            .parked
+            .iter()
+            .position(|s| s.key == key && s.spc == spc)
+        {
+            Some(i) => {
+                let back = self.parked.swap_remove(i);
+                self.slots[line] = back;
+                back.tag
+            }
+            None => self.heap.canonical_tag(key),
         }
     }
 
@@ -305,6 +330,11 @@ impl ThreadCache {
 
     fn release(&mut self, line: usize) {
         let slot = std::mem::replace(&mut self.slots[line], EMPTY);
+        self.release_slot(slot);
+    }
+
+    /// Give a line's span back: mark what it allocated black, uncache it.
+    fn release_slot(&mut self, slot: Slot) {
         if let Some(sp) = slot.span {
             if slot.black_from != NOT_BLACK {
                 let span = self.heap.span(sp);
@@ -316,10 +346,13 @@ impl ThreadCache {
         }
     }
 
-    /// Return every cached span to the central lists.
+    /// Return every cached span, parked ones too, to the central lists.
     pub fn flush(&mut self) {
         for line in 0..SLOTS {
             self.release(line);
+        }
+        while let Some(slot) = self.parked.pop() {
+            self.release_slot(slot);
         }
     }
 }
