@@ -134,11 +134,13 @@ node_types!(
 
 #[test]
 fn forty_types_interleaved_on_two_threads_stay_apart() {
+    // Checkmark verifies every cycle's marks; a low GCPERCENT runs many.
+    let checked = DebugFlags {
+        gccheckmark: true,
+        ..DebugFlags::default()
+    };
     let heap = HeapBuilder::new()
-        .debug(DebugFlags {
-            gccheckmark: true,
-            ..DebugFlags::default()
-        })
+        .debug(checked)
         .gc_percent(Some(25))
         .build()
         .unwrap();
