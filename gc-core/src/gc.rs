@@ -96,7 +96,7 @@ impl<'m, T: Trace + 'static> Gc<'m, T> {
         }
     }
 
-    /// The object's base address (the value sits at a fixed offset after it).
+    /// The object's address, where its value starts (objects have no header).
     #[inline]
     pub(crate) fn base(self) -> usize {
         self.base.as_ptr() as usize
