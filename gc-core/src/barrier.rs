@@ -314,3 +314,107 @@ fn foreign_root() -> ! {
 fn foreign_handle(what: &str) -> ! {
     panic!("tricolor: a {what} was used with a Mutator of another heap")
 }
+
+/// loom models of the barrier rule (`RUSTFLAGS="--cfg loom" cargo test -p
+/// tricolor-core --release --lib loom`), on a toy heap whose objects have
+/// one pointer field each: a marker drains grey objects while one mutator
+/// rewires pointers, its barrier buffering the objects it shades (flushed
+/// at mark termination, as `WriteBarrier` is); then the terminator shades
+/// the buffer and drains, and everything reachable from the root must be
+/// marked. The models state `shade_pair`'s argument: once a mutator's roots
+/// are scanned the deletion half alone suffices; before, the insertion
+/// half is needed too.
+#[cfg(all(test, loom))]
+mod loom_models {
+    use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    use loom::sync::{Arc, Mutex};
+    use loom::thread;
+
+    /// Objects 1..=3 (0 is null); object 1 is the root, scanned: black.
+    struct Toy {
+        field: [AtomicUsize; 4],
+        marked: [AtomicBool; 4],
+        grey: Mutex<Vec<usize>>,
+    }
+
+    impl Toy {
+        fn new(fields: [usize; 4]) -> Arc<Toy> {
+            let toy = Toy {
+                field: fields.map(AtomicUsize::new),
+                marked: [false; 4].map(AtomicBool::new),
+                grey: Mutex::new(Vec::new()),
+            };
+            toy.shade(1);
+            Arc::new(toy)
+        }
+
+        fn shade(&self, x: usize) {
+            if x != 0 && !self.marked[x].swap(true, SeqCst) {
+                self.grey.lock().unwrap().push(x);
+            }
+        }
+
+        fn drain(&self) {
+            loop {
+                // The guard is dropped before `shade` takes the lock again.
+                let Some(x) = self.grey.lock().unwrap().pop() else {
+                    return;
+                };
+                self.shade(self.field[x].load(SeqCst));
+            }
+        }
+
+        /// Run `mutator` beside a marker, then terminate the mark with what
+        /// its barrier buffered, and check every reachable object is marked.
+        fn check(toy: Arc<Toy>, mutator: fn(&Toy) -> Vec<usize>) {
+            let marker = {
+                let toy = toy.clone();
+                thread::spawn(move || toy.drain())
+            };
+            let buffered = mutator(&toy);
+            marker.join().unwrap();
+            buffered.into_iter().for_each(|x| toy.shade(x));
+            toy.drain();
+            let mut at = 1;
+            while at != 0 {
+                assert!(
+                    toy.marked[at].load(SeqCst),
+                    "object {at} reachable but white"
+                );
+                at = toy.field[at].load(SeqCst);
+            }
+        }
+    }
+
+    /// Roots scanned: the mutator reads C from the root A and B from C,
+    /// links B from A, and unlinks it from C. Only the old targets are
+    /// shaded; B, which the marker may miss behind C, is one of them.
+    #[test]
+    fn loom_deletion_half_suffices_after_the_root_scan() {
+        loom::model(|| {
+            // A -> C -> B, as objects 1 -> 2 -> 3.
+            Toy::check(Toy::new([0, 2, 3, 0]), |toy| {
+                let c = toy.field[1].load(SeqCst);
+                let b = toy.field[c].load(SeqCst);
+                let mut buffer = vec![toy.field[1].swap(b, SeqCst)];
+                buffer.push(toy.field[c].swap(0, SeqCst));
+                buffer
+            });
+        });
+    }
+
+    /// Roots unscanned: the mutator holds X (object 2) only in its roots,
+    /// links it from the black root object and drops it from its roots
+    /// before their scan, which then finds nothing. The insertion half
+    /// (shading the new target) is what keeps X.
+    #[test]
+    fn loom_insertion_half_covers_unscanned_roots() {
+        loom::model(|| {
+            Toy::check(Toy::new([0, 0, 0, 0]), |toy| {
+                let x = 2;
+                let old = toy.field[1].swap(x, SeqCst);
+                vec![old, x]
+            });
+        });
+    }
+}
