@@ -45,18 +45,25 @@ use crate::trace::Trace;
 
 const MIN_CAPACITY: usize = 8;
 
-/// Where the probe for a key hashing to `hash` starts: Fibonacci hashing,
-/// with the product's well-mixed high half rotated down to the index bits.
+/// A key's hash mixed once (Fibonacci hashing), for both `home` and
+/// `key_bit`.
 #[inline(always)]
-fn home(hash: u64, mask: usize) -> usize {
-    hash.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(32) as usize & mask
+fn mix(hash: u64) -> u64 {
+    hash.wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
-/// The bit of `key_bits` (`GcMap`) that a key hashing to `hash` sets:
-/// five bits of the product that `home` does not use for the index.
+/// Where the probe for a key whose mixed hash is `mixed` starts: the
+/// product's well-mixed high half rotated down to the index bits.
 #[inline(always)]
-fn key_bit(hash: u64) -> u32 {
-    1 << ((hash.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 26) & 31)
+fn home(mixed: u64, mask: usize) -> usize {
+    mixed.rotate_left(32) as usize & mask
+}
+
+/// The bit of `key_bits` (`GcMap`) that a key whose mixed hash is `mixed`
+/// sets: five bits of the product that `home` does not use for the index.
+#[inline(always)]
+fn key_bit(mixed: u64) -> u32 {
+    1 << ((mixed >> 26) & 31)
 }
 
 /// Whether `key` is the key type's null value.
@@ -204,17 +211,18 @@ impl<K: Key, V: Slot> GcMap<K, V> {
         self.table.get().map_or(&[], |t| &Gc::as_ref(t)[..])
     }
 
-    /// Probe for the non-null key hashing to `hash` that `eq` accepts: its
-    /// index, or `Err` with the vacant index that ends the probe (where the
-    /// key would go), or `Err(None)` if the table is empty or full.
+    /// Probe for the non-null key whose mixed hash is `mixed` that `eq`
+    /// accepts: its index, or `Err` with the vacant index that ends the
+    /// probe (where the key would go), or `Err(None)` if the table is empty
+    /// or full.
     #[inline(always)]
     fn probe(
         entries: &[Entry<K, V>],
-        hash: u64,
+        mixed: u64,
         mut eq: impl FnMut(K::Value<'_>) -> bool,
     ) -> Result<usize, Option<usize>> {
         let mask = entries.len().wrapping_sub(1);
-        let mut i = home(hash, mask);
+        let mut i = home(mixed, mask);
         for _ in 0..entries.len() {
             let key = entries[i].key.get();
             if eq(key) {
@@ -231,7 +239,7 @@ impl<K: Key, V: Slot> GcMap<K, V> {
     /// The entry holding the non-null `key`.
     #[inline(always)]
     fn entry(&self, key: K::Value<'_>) -> Option<&Entry<K, V>> {
-        let hash = K::key_hash(key);
+        let hash = mix(K::key_hash(key));
         if self.key_bits.load(Relaxed) & key_bit(hash) == 0 {
             return None;
         }
@@ -279,7 +287,7 @@ impl<K: Key, V: Slot> GcMap<K, V> {
             self.null_value.set(m, value);
             return self.has_null.swap(true, Relaxed).then_some(old);
         }
-        let hash = K::key_hash(key);
+        let hash = mix(K::key_hash(key));
         let mut entries = self.entries();
         let vacant = match Self::probe(entries, hash, |k| K::key_eq(k, key)) {
             Ok(i) => {
@@ -327,7 +335,7 @@ impl<K: Key, V: Slot> GcMap<K, V> {
             return Some(old);
         }
         let entries = self.entries();
-        let i = Self::probe(entries, K::key_hash(key), |k| K::key_eq(k, key)).ok()?;
+        let i = Self::probe(entries, mix(K::key_hash(key)), |k| K::key_eq(k, key)).ok()?;
         // Readable for the borrow of `self`, as in `insert`.
         let old = entries[i].value.get();
         // Shift back each following entry of the cluster whose home is not
@@ -340,7 +348,7 @@ impl<K: Key, V: Slot> GcMap<K, V> {
             if is_null::<K>(k) {
                 break;
             }
-            let h = home(K::key_hash(k), mask);
+            let h = home(mix(K::key_hash(k)), mask);
             if j.wrapping_sub(h) & mask >= j.wrapping_sub(hole) & mask {
                 entries[hole].key.set(m, k);
                 entries[hole].value.set(m, entries[j].value.get());
@@ -394,7 +402,7 @@ impl<K: Key, V: Slot> GcMap<K, V> {
         for old in self.entries() {
             let k = old.key.get();
             if !is_null::<K>(k) {
-                let i = Self::probe(slots, K::key_hash(k), |_| false)
+                let i = Self::probe(slots, mix(K::key_hash(k)), |_| false)
                     .err()
                     .flatten()
                     .expect("a new table has room for every entry");
@@ -431,7 +439,7 @@ where
         T: Borrow<Q>,
     {
         let entries = self.entries();
-        let i = Self::probe(entries, content_hash(key), |k| {
+        let i = Self::probe(entries, mix(content_hash(key)), |k| {
             k.is_some_and(|k| Borrow::<Q>::borrow(Gc::as_ref(k)) == key)
         })
         .ok()?;
