@@ -438,10 +438,9 @@ impl Span {
                     let i = w * 64 + drops.trailing_zeros() as usize;
                     drops &= drops - 1;
                     let p = NonNull::new((start + i * size) as *mut u8).expect("span at address 0");
-                    // SAFETY: slot `i` holds an unmarked object (nothing
-                    // reachable points to it) of a span whose objects asked
-                    // for `on_free`; this sweeper claimed the span, so the
-                    // object is dropped exactly once.
+                    // SAFETY: slot `i` holds an unreachable (unmarked) object of
+                    // a span that asked for `on_free`; this sweeper claimed the
+                    // span, so the object is dropped exactly once.
                     unsafe { f(p, tag) };
                 }
             }

@@ -27,7 +27,7 @@ use std::collections::HashSet;
 use gc_alloc::{AllocHeap, ObjectRef, TypeTag};
 
 use crate::grey::{Drainer, GreyPool};
-use crate::object::{vtable, VTable};
+use crate::object::{vtable, vtable_of, VTable};
 
 /// Receives the GC pointers a [`Trace`](crate::Trace) implementation reports.
 pub struct Tracer<'a> {
@@ -201,14 +201,9 @@ impl<'a> Tracer<'a> {
     /// Scan one grey object.
     #[inline]
     fn scan(&mut self, base: usize) {
-        // Only marked, allocated, initialised objects are queued, and they
-        // stay allocated until the cycle's sweep, so their span is in use.
-        let tag = self
-            .heap
-            .tag_of(base)
-            .expect("a queued object is in a span");
-        // SAFETY: the span is this heap's and in use (`vtable`'s contract).
-        let vt = unsafe { vtable(tag) };
+        // SAFETY: only marked, allocated, initialised objects are queued,
+        // and they stay allocated until the cycle's sweep.
+        let vt = unsafe { vtable_of(self.heap, base) };
         self.scanning = Some(vt);
         // SAFETY: the vtable is the object's type's, and the object is
         // initialised and stays allocated while it is scanned.

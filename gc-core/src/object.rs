@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use std::ptr::NonNull;
 use std::sync::{LazyLock, RwLock};
 
-use gc_alloc::{size_class_of, SpanClass, TypeTag};
+use gc_alloc::{size_class_of, AllocHeap, SpanClass, TypeTag};
 
 use crate::mark::Tracer;
 use crate::trace::Trace;
@@ -117,6 +117,20 @@ unsafe fn drop_value<T>(addr: usize) {
 pub(crate) unsafe fn vtable(tag: TypeTag) -> &'static VTable {
     // SAFETY: by the contract the tag is the address of a `&'static VTable`.
     unsafe { &*(tag as *const VTable) }
+}
+
+/// The vtable of the object at `base` in `alloc`, read from its span.
+///
+/// # Safety
+/// `base` is an allocated object of `alloc`, a heap this crate built, and
+/// its span is not freed meanwhile (`vtable`'s contract).
+#[inline]
+pub(crate) unsafe fn vtable_of(alloc: &AllocHeap, base: usize) -> &'static VTable {
+    let tag = alloc
+        .tag_of(base)
+        .expect("an allocated object is in a span");
+    // SAFETY: by the contract, the span is this crate's and in use.
+    unsafe { vtable(tag) }
 }
 
 /// The first tag seen for each type (`canonical_tag`).

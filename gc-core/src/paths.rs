@@ -28,7 +28,7 @@ use std::time::Instant;
 use crate::heap::HeapInner;
 use crate::mark::Tracer;
 use crate::mutator::Mutator;
-use crate::object::vtable;
+use crate::object::vtable_of;
 use crate::roots::{GlobalRoot, Root};
 use crate::trace::Trace;
 use crate::weak::Weak;
@@ -186,13 +186,6 @@ impl Mutator {
 const FROM_ROOT: usize = 0;
 
 impl HeapInner {
-    /// The type tag of `base`, an object of this heap reachable from a root.
-    fn object_tag(&self, base: usize) -> gc_alloc::TypeTag {
-        self.alloc
-            .tag_of(base)
-            .expect("a reachable object is in a span")
-    }
-
     /// Stop the world and search for `target` from the roots. Called by a
     /// thread that is not a running mutator.
     fn path_search(self: &Arc<Self>, target: usize) -> Option<RetentionPath> {
@@ -232,8 +225,8 @@ impl HeapInner {
             }
             // SAFETY: `x` is reachable from a root, so allocated and
             // initialised, and stays so while the world is stopped (see
-            // the module comment); its span's tag is its type's vtable.
-            let vt = unsafe { vtable(self.object_tag(x)) };
+            // the module comment).
+            let vt = unsafe { vtable_of(&self.alloc, x) };
             let mut tracer = Tracer::collecting(&self.alloc);
             // SAFETY: the vtable's trace function belongs to the object's
             // type.
@@ -255,7 +248,7 @@ impl HeapInner {
             let mut at = target;
             loop {
                 // SAFETY: as above, every object on the path is reachable.
-                let vt = unsafe { vtable(self.object_tag(at)) };
+                let vt = unsafe { vtable_of(&self.alloc, at) };
                 steps.push(PathStep {
                     type_name: (vt.type_name)(),
                     address: at,
