@@ -33,6 +33,7 @@
 //! ```
 
 mod arena;
+mod bits;
 mod cache;
 mod central;
 mod error;

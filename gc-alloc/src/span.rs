@@ -7,7 +7,9 @@
 //! collector's is the object type's vtable). So an object needs no header
 //! to say what it is: whoever finds its span finds its type.
 //!
-//! Bit layout: one bit per object slot, at most [`MAX_OBJS_PER_SPAN`] slots.
+//! Bit layout: one bit per object slot, at most
+//! [`MAX_OBJS_PER_SPAN`](crate::size_class::MAX_OBJS_PER_SPAN) slots, in
+//! bitmaps sized to the span (`bits.rs`).
 //! - alloc bits: slots allocated as of the last sweep. Slots below
 //!   `freeindex` count as allocated whatever their bit says (the thread cache
 //!   hands slots out in address order and never writes alloc bits).
@@ -44,57 +46,12 @@
 //! mark as the last mark left it; one that finds h may rely on the report.
 
 use std::ptr::NonNull;
-use std::sync::atomic::{
-    AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::*,
-};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU8, AtomicUsize, Ordering::*};
 
+use crate::bits::Bits;
 use crate::heap::{FreeHook, TypeTag};
-use crate::size_class::{SizeClass, SpanClass, CLASSES, MAX_OBJS_PER_SPAN, PAGE_SIZE};
+use crate::size_class::{SizeClass, SpanClass, CLASSES, PAGE_SIZE};
 use crate::weak::WeakHook;
-
-const WORDS: usize = MAX_OBJS_PER_SPAN / 64;
-
-/// A bitmap with one bit per object slot.
-pub(crate) struct Bits([AtomicU64; WORDS]);
-
-impl Bits {
-    fn new() -> Bits {
-        Bits(std::array::from_fn(|_| AtomicU64::new(0)))
-    }
-
-    #[inline]
-    pub(crate) fn word(&self, w: usize) -> u64 {
-        self.0[w].load(Relaxed)
-    }
-
-    #[inline]
-    fn get(&self, i: usize) -> bool {
-        self.0[i / 64].load(Relaxed) & (1 << (i % 64)) != 0
-    }
-
-    /// `get` with Acquire: pairs with the Release store that clears a mark
-    /// word in `Span::sweep` (module comment).
-    #[inline]
-    pub(crate) fn get_acquire(&self, i: usize) -> bool {
-        self.0[i / 64].load(Acquire) & (1 << (i % 64)) != 0
-    }
-
-    /// Set bit `i`; true if this call set it.
-    #[inline]
-    pub(crate) fn set(&self, i: usize) -> bool {
-        let bit = 1u64 << (i % 64);
-        let w = &self.0[i / 64];
-        // A plain load first: re-marking an already marked object (the
-        // common case for shared subgraphs) then costs no locked instruction.
-        w.load(Relaxed) & bit == 0 && w.fetch_or(bit, AcqRel) & bit == 0
-    }
-
-    fn clear_all(&self, words: usize) {
-        for w in &self.0[..words] {
-            w.store(0, Relaxed);
-        }
-    }
-}
 
 /// A run of pages holding objects of one span class.
 pub struct Span {
@@ -150,8 +107,8 @@ impl Span {
             sweepgen: AtomicU32::new(0),
             freeindex: AtomicUsize::new(0),
             alloc_count: AtomicUsize::new(0),
-            alloc_bits: Bits::new(),
-            mark_bits: Bits::new(),
+            alloc_bits: Bits::new(0),
+            mark_bits: Bits::new(0),
             needs_drop: AtomicBool::new(false),
             weak_bits: AtomicPtr::new(std::ptr::null_mut()),
             weaks_swept: AtomicU32::new(0),
@@ -187,10 +144,13 @@ impl Span {
         self.freeindex.store(0, Relaxed);
         self.alloc_count.store(0, Relaxed);
         let words = nelems.div_ceil(64);
+        self.alloc_bits.reserve(nelems);
         self.alloc_bits.clear_all(words);
+        self.mark_bits.reserve(nelems);
         self.mark_bits.clear_all(words);
         self.needs_drop.store(false, Relaxed);
         if let Some(weak) = self.weak_bits() {
+            weak.reserve(nelems);
             weak.clear_all(words);
         }
         self.black_from.store(usize::MAX, Relaxed);
@@ -333,7 +293,7 @@ impl Span {
             let in_range = low_bits(to - w * 64) & !low_bits(from.saturating_sub(w * 64));
             let new = in_range & !self.alloc_bits.word(w);
             if new != 0 {
-                let before = self.mark_bits.0[w].fetch_or(new, AcqRel);
+                let before = self.mark_bits.or_word(w, new);
                 marked += (new & !before).count_ones() as usize;
             }
         }
@@ -380,7 +340,7 @@ impl Span {
         if let Some(bits) = self.weak_bits() {
             return bits;
         }
-        let new = Box::into_raw(Box::new(Bits::new()));
+        let new = Box::into_raw(Box::new(Bits::new(self.nelems())));
         match self
             .weak_bits
             .compare_exchange(std::ptr::null_mut(), new, AcqRel, Acquire)
@@ -448,11 +408,11 @@ impl Span {
                 poison(start, size, w, freed);
             }
             if let Some(weak) = weak_bits.filter(|b| b.word(w) & freed != 0) {
-                weak.0[w].fetch_and(!freed, Relaxed);
+                weak.clear_in_word(w, freed);
             }
-            self.alloc_bits.0[w].store(marked, Relaxed);
+            self.alloc_bits.store_word(w, marked, Relaxed);
             // Release: after `weaks_swept` (module comment).
-            self.mark_bits.0[w].store(0, Release);
+            self.mark_bits.store_word(w, 0, Release);
             result.freed += freed.count_ones() as usize;
             result.live += marked.count_ones() as usize;
         }
