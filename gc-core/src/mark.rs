@@ -100,7 +100,11 @@ impl<'a> Tracer<'a> {
     }
 
     /// Shade the object at `base` (0 is ignored).
-    #[inline]
+    ///
+    /// Inlined into every `Trace` implementation (through `Gc`'s): as a
+    /// call, its register saves and returns took 14% of a tree's mark time
+    /// (`examples/mark_workers`: 9.7 against 8.3 ns per object).
+    #[inline(always)]
     pub(crate) fn edge(&mut self, base: usize) {
         if base == 0 {
             return;
@@ -128,7 +132,7 @@ impl<'a> Tracer<'a> {
     }
 
     /// The object at `base`, or an abort naming what held the bad pointer.
-    #[inline]
+    #[inline(always)]
     fn find(&self, base: usize) -> ObjectRef<'a> {
         let Some(o) = self.heap.find_object(base) else {
             bad_pointer(base, self.scanning, "is not an object of this heap");
