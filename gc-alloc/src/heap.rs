@@ -1,6 +1,7 @@
 //! The allocation heap (Go's mheap): owns the address range, the page
 //! allocator, the span records and the central lists. Sweeping is in
-//! `sweep.rs`, handing spans to and from thread caches in `central.rs`.
+//! `sweep.rs`, handing spans to and from thread caches in `central.rs`,
+//! making and unmaking spans on the page heap in `span_alloc.rs`.
 //!
 //! Locks: `pages` (page allocator), `pool` (span records) and each central
 //! list are separate short critical sections; sweeping a span runs outside
@@ -20,7 +21,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
-use crate::arena::{Region, ARENA_PAGES};
+use crate::arena::Region;
 use crate::central::{Central, SpanPtr};
 use crate::error::AllocError;
 use crate::pages::PageAlloc;
@@ -114,17 +115,17 @@ pub struct ObjectRef<'h> {
 /// Span records. Boxed one by one (not a `Vec<Span>`) because their
 /// addresses are handed out and must not move when the pool grows.
 #[derive(Default)]
-struct Pool {
+pub(crate) struct Pool {
     #[allow(clippy::vec_box)]
-    all: Vec<Box<Span>>,
-    free: Vec<SpanPtr>,
+    pub(crate) all: Vec<Box<Span>>,
+    pub(crate) free: Vec<SpanPtr>,
 }
 
 /// The allocation heap. Shared by the thread caches through an `Arc`.
 pub struct AllocHeap {
     pub(crate) region: Region,
     pub(crate) pages: Mutex<PageAlloc>,
-    pool: Mutex<Pool>,
+    pub(crate) pool: Mutex<Pool>,
     pub(crate) centrals: Box<[Central]>,
     pub(crate) sweepgen: AtomicU32,
     pub(crate) sweep_gate: RwLock<()>,
@@ -378,69 +379,6 @@ impl AllocHeap {
         // SAFETY: every SpanPtr is made from a Box in `pool.all`, which is
         // only dropped with the heap; `&self` proves the heap is alive.
         unsafe { &*p.0 }
-    }
-
-    pub(crate) fn alloc_span(
-        &self,
-        spc: SpanClass,
-        npages: usize,
-        sg: u32,
-        tag: TypeTag,
-    ) -> Result<SpanPtr, AllocError> {
-        let start_page = {
-            let mut pages = self.pages.lock();
-            let limit = self.limit.load(Relaxed);
-            let in_use = pages.in_use_pages * PAGE_SIZE;
-            let requested = npages * PAGE_SIZE;
-            if in_use.saturating_add(requested) > limit {
-                return Err(AllocError::HeapLimit {
-                    requested,
-                    in_use,
-                    limit,
-                });
-            }
-            loop {
-                if let Some(p) = pages.alloc(npages) {
-                    break p;
-                }
-                let arena = pages.committed_pages / ARENA_PAGES;
-                if (arena + 1) * ARENA_PAGES * PAGE_SIZE > self.region.len() {
-                    return Err(AllocError::AddressSpace {
-                        requested,
-                        reserved: self.region.len(),
-                    });
-                }
-                self.region.commit_arena(arena)?;
-                pages.grow_arena();
-            }
-        };
-        let sp = {
-            let mut pool = self.pool.lock();
-            match pool.free.pop() {
-                Some(p) => p,
-                None => {
-                    let b = Box::new(Span::new());
-                    let p = SpanPtr(&*b);
-                    pool.all.push(b);
-                    p
-                }
-            }
-        };
-        let span = self.span(sp);
-        let start = self.region.base() + start_page * PAGE_SIZE;
-        span.init(start, npages, spc, npages * PAGE_SIZE, sg, tag);
-        self.region.set_span(start_page, npages, sp.0);
-        Ok(sp)
-    }
-
-    pub(crate) fn free_span(&self, sp: SpanPtr) {
-        let span = self.span(sp);
-        let first = (span.start() - self.region.base()) / PAGE_SIZE;
-        let n = span.npages();
-        self.region.set_span(first, n, std::ptr::null());
-        span.retire();
-        self.pages.lock().free(first, n);
-        self.pool.lock().free.push(sp);
     }
 
     /// Call `f(base, slot_size, tag)` for every marked object of the heap

@@ -41,6 +41,7 @@ mod heap;
 mod pages;
 pub mod size_class;
 mod span;
+mod span_alloc;
 mod stats;
 mod sweep;
 mod weak;

@@ -31,8 +31,13 @@ use crate::span::SweepResult;
 
 /// What became of a span after sweeping it.
 pub(crate) enum Swept {
-    Freed,
-    Kept { has_free: bool },
+    /// No object is left: the span is unmapped and retired, in no list, and
+    /// the sweeper either maps it again (`remap_span`) or hands it to
+    /// `keep_empty`.
+    Empty,
+    Kept {
+        has_free: bool,
+    },
 }
 
 impl AllocHeap {
@@ -41,6 +46,8 @@ impl AllocHeap {
     /// previous cycle's sweeping has finished.
     pub fn next_sweep_generation(&self) {
         let _gate = self.sweep_gate.write();
+        // Empty spans are in use but in no list the new generation sweeps.
+        self.release_empty_spans();
         let sg = self.sweepgen.load(Relaxed);
         debug_assert!(
             self.centrals.iter().all(|c| c.unswept_len(sg) == 0),
@@ -72,19 +79,23 @@ impl AllocHeap {
 
     /// Sweep every span left unswept, and wait for sweeps other threads
     /// have in flight.
+    /// Then give the empty spans' pages back to the page heap.
     pub fn finish_sweep(&self) {
         while self.sweep_one() {}
         drop(self.sweep_gate.write());
+        self.release_empty_spans();
     }
 
     pub(crate) fn sweep_and_place(&self, sp: SpanPtr, sg: u32) {
-        if let Swept::Kept { has_free } = self.sweep_claimed(sp, sg) {
-            self.push_swept(sg, sp, has_free);
+        match self.sweep_claimed(sp, sg) {
+            Swept::Kept { has_free } => self.push_swept(sg, sp, has_free),
+            Swept::Empty => self.keep_empty(sp),
         }
     }
 
     /// Claim (h-2 -> h-1) and sweep a span popped from an unswept list; on
-    /// return it is either freed or swept (sweepgen h) and in no list.
+    /// return it is either empty and unmapped or swept (sweepgen h), and in
+    /// no list.
     pub(crate) fn sweep_claimed(&self, sp: SpanPtr, sg: u32) -> Swept {
         let span = self.span(sp);
         let claimed = span.sweepgen.compare_exchange(
@@ -108,8 +119,8 @@ impl AllocHeap {
         self.allocated.fetch_sub((freed * size) as i64, Relaxed);
         self.frees[span.span_class().size_class() as usize].fetch_add(freed as u64, Relaxed);
         let swept = if live == 0 {
-            self.free_span(sp);
-            Swept::Freed
+            self.unmap_span(sp);
+            Swept::Empty
         } else {
             span.sweepgen.store(sg, Release);
             Swept::Kept {

@@ -483,3 +483,42 @@ fn sweeping_one_span_while_other_threads_allocate() {
         );
     }
 }
+
+/// A span whose sweep frees every object keeps its pages as an empty span of
+/// its class (`central.rs`): a cache of another tag maps it again without
+/// new pages, and `release_empty_spans` (which `finish_sweep` and the
+/// generation change also run) gives the rest back to the page heap.
+#[test]
+fn emptied_spans_are_mapped_again_for_any_tag_then_released() {
+    let heap = heap();
+    let mut cache = ThreadCache::new(heap.clone());
+    let old = AllocFlags { tag: 1, ..PLAIN };
+    let new = AllocFlags { tag: 2, ..PLAIN };
+    // Four one-page spans of the 64-byte class, full.
+    let first: Vec<usize> = (0..4 * 128)
+        .map(|_| cache.alloc_size(64, true, old).unwrap().as_ptr() as usize)
+        .collect();
+    cache.flush();
+    let span_bytes = heap.stats().span_bytes;
+    assert_eq!(span_bytes, 4 * 8192);
+    // Nothing marked: sweeping empties all four, which keep their pages.
+    heap.next_sweep_generation();
+    while heap.sweep_one() {}
+    let stats = heap.stats();
+    assert_eq!(stats.allocated_objects, 0);
+    assert_eq!(
+        stats.span_bytes, span_bytes,
+        "emptied spans keep their pages"
+    );
+    assert_eq!(heap.listed_spans(), 4, "in their class's empty list");
+    let p = cache.alloc_size(64, true, new).unwrap().as_ptr() as usize;
+    assert!(first.contains(&p), "an emptied span was mapped again");
+    assert_eq!(heap.tag_of(p), Some(2));
+    assert_eq!(heap.stats().span_bytes, span_bytes, "no new pages");
+    assert_eq!(heap.release_empty_spans(), 3);
+    assert_eq!(heap.stats().span_bytes, 8192);
+    for &start in first.iter().step_by(128).filter(|&&a| a != p) {
+        assert_eq!(heap.tag_of(start), None, "released spans are unmapped");
+    }
+    cache.flush();
+}

@@ -17,6 +17,9 @@ pub(crate) fn background_sweep(heap: &Arc<HeapInner>) {
     let cpu = CpuTimer::start();
     let cycle = heap.cycles.load(Acquire);
     while heap.alloc.sweep_one() {}
+    // What the sweep left empty and no cache took meanwhile goes back to the
+    // page heap, where the scavenger can return it to the OS.
+    heap.alloc.release_empty_spans();
     // That cycle's sweep is done, unless a later cycle has ended meanwhile
     // (then its own sweep has begun and its span stays open).
     let mut span = heap.sweep_span.lock();
