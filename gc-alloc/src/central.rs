@@ -26,8 +26,9 @@
 //! the lock was contended enough that parking_lot's spinning made 27 000
 //! `sched_yield` calls in a 3-second run of parallel binary-trees. Empty
 //! spans go back to the page heap when the heap would otherwise grow or hit
-//! its limit, and when the next sweep generation begins (so every span in
-//! use is in a list or a cache when the generation counts them).
+//! its limit, and when a sweep ends (so the scavenger can return them to the
+//! OS). They belong to no sweep generation: `empty_spans` counts them, and a
+//! new generation leaves them out of the spans it has to sweep.
 
 use std::sync::atomic::Ordering::*;
 
@@ -162,13 +163,19 @@ impl AllocHeap {
             self.release_spans(&[sp]);
         } else {
             self.centrals[span.span_class().index()].push_empty(sp);
+            self.empty_spans.fetch_add(1, Relaxed);
         }
     }
 
     /// Give every empty span's pages back to the page heap and its record to
     /// the pool; returns how many there were.
     pub fn release_empty_spans(&self) -> usize {
+        // Under the gate, as the sweeps that add empty spans are: a new
+        // generation then sees `empty_spans` match the lists.
+        let gate = self.sweep_gate.read();
         let empty: Vec<SpanPtr> = self.centrals.iter().flat_map(Central::take_empty).collect();
+        self.empty_spans.fetch_sub(empty.len(), Relaxed);
+        drop(gate);
         self.release_spans(&empty);
         empty.len()
     }
@@ -196,6 +203,7 @@ impl AllocHeap {
         });
         let found = found.or_else(|| {
             let s = central.pop_empty()?;
+            self.empty_spans.fetch_sub(1, Relaxed);
             Some(self.remap_span(s, spc, sg, tag))
         });
         let sp = match found {

@@ -137,6 +137,9 @@ pub struct AllocHeap {
     /// Spans of the current sweep generation not swept yet: set when the
     /// generation moves, lowered (Release) after each span's sweep.
     pub(crate) unswept: AtomicUsize,
+    /// Spans in the central lists' empty lists (`central.rs`): in use, but
+    /// in no list a sweep generation sweeps.
+    pub(crate) empty_spans: AtomicUsize,
     pub(crate) allocated: AtomicI64,
     pub(crate) heap_live: AtomicI64,
     /// Bytes of objects allocated black (while marking) since the last
@@ -179,6 +182,7 @@ impl AllocHeap {
             canonical_tag: config.canonical_tag,
             on_dead_weak: config.on_dead_weak,
             unswept: AtomicUsize::new(0),
+            empty_spans: AtomicUsize::new(0),
             allocated: AtomicI64::new(0),
             heap_live: AtomicI64::new(0),
             black_bytes: AtomicUsize::new(0),

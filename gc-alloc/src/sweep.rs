@@ -46,16 +46,18 @@ impl AllocHeap {
     /// previous cycle's sweeping has finished.
     pub fn next_sweep_generation(&self) {
         let _gate = self.sweep_gate.write();
-        // Empty spans are in use but in no list the new generation sweeps.
-        self.release_empty_spans();
         let sg = self.sweepgen.load(Relaxed);
         debug_assert!(
             self.centrals.iter().all(|c| c.unswept_len(sg) == 0),
             "sweep not finished"
         );
         // Every span in use is swept once in the new generation: those in
-        // the lists, and those cached since before (when given back).
-        self.unswept.store(self.spans_in_use(), Relaxed);
+        // the lists, and those cached since before (when given back); not
+        // the empty ones, which have no object to sweep and are in no
+        // generation's list. No thread changes either count meanwhile: the
+        // gate keeps sweepers out and every mutator is stopped.
+        let empty = self.empty_spans.load(Relaxed);
+        self.unswept.store(self.spans_in_use() - empty, Relaxed);
         self.sweepgen.store(sg.wrapping_add(2), Release);
         self.sweep_cursor.store(0, Relaxed);
     }

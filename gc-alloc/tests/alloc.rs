@@ -486,8 +486,8 @@ fn sweeping_one_span_while_other_threads_allocate() {
 
 /// A span whose sweep frees every object keeps its pages as an empty span of
 /// its class (`central.rs`): a cache of another tag maps it again without
-/// new pages, and `release_empty_spans` (which `finish_sweep` and the
-/// generation change also run) gives the rest back to the page heap.
+/// new pages, and `release_empty_spans` (which `finish_sweep` also runs)
+/// gives the rest back to the page heap.
 #[test]
 fn emptied_spans_are_mapped_again_for_any_tag_then_released() {
     let heap = heap();
