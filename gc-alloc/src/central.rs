@@ -162,8 +162,9 @@ impl AllocHeap {
         if span.span_class().size_class() == 0 {
             self.release_spans(&[sp]);
         } else {
-            self.centrals[span.span_class().index()].push_empty(sp);
+            // Counted first, so the count never drops below the lists.
             self.empty_spans.fetch_add(1, Relaxed);
+            self.centrals[span.span_class().index()].push_empty(sp);
         }
     }
 

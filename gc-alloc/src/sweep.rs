@@ -57,7 +57,11 @@ impl AllocHeap {
         // generation's list. No thread changes either count meanwhile: the
         // gate keeps sweepers out and every mutator is stopped.
         let empty = self.empty_spans.load(Relaxed);
-        self.unswept.store(self.spans_in_use() - empty, Relaxed);
+        let unswept = self
+            .spans_in_use()
+            .checked_sub(empty)
+            .expect("gc-alloc: more empty spans counted than spans in use");
+        self.unswept.store(unswept, Relaxed);
         self.sweepgen.store(sg.wrapping_add(2), Release);
         self.sweep_cursor.store(0, Relaxed);
     }
