@@ -27,7 +27,8 @@ pub struct AllocStats {
     pub mallocs: u64,
     /// Objects freed since start.
     pub frees: u64,
-    /// Bytes in spans (pages handed out by the page allocator).
+    /// Bytes in spans (pages handed out by the page allocator), including
+    /// empty spans their class keeps for reuse until the sweep ends.
     pub span_bytes: usize,
     /// Bytes of committed pages not released to the OS (an upper bound on
     /// what the heap holds resident).
