@@ -15,13 +15,17 @@
 //!   page map, a lock or a thread cache sees it.
 //! - The high half, once installed, is freed only when the bitmap is
 //!   dropped (with its record). A record reused for a class with fewer slots
-//!   keeps it, so a stale `&Bits` never dangles.
+//!   keeps it, so a stale `&Bits` never dangles. once_cell's `OnceBox` is
+//!   exactly that: installed by one compare-and-swap, read with one Acquire
+//!   load, freed by its drop.
 //! - A reader that indexes past the low half of a bitmap without a high half
 //!   (possible only for a stale reader of a reused record, which the
 //!   record's module comment already tolerates) reads zero bits and sets
 //!   none, rather than touching memory that is not there.
 
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering::*};
+use std::sync::atomic::{AtomicU64, Ordering::*};
+
+use once_cell::race::OnceBox;
 
 use crate::size_class::MAX_OBJS_PER_SPAN;
 
@@ -35,9 +39,9 @@ type High = [AtomicU64; HIGH_WORDS];
 /// A bitmap with one bit per object slot.
 pub(crate) struct Bits {
     low: [AtomicU64; LOW_WORDS],
-    /// Words `LOW_WORDS..`, or null while no span of this record has had
+    /// Words `LOW_WORDS..`, unset while no span of this record has had
     /// more than [`INLINE_SLOTS`] slots (module comment).
-    high: AtomicPtr<High>,
+    high: OnceBox<High>,
 }
 
 impl Bits {
@@ -45,7 +49,7 @@ impl Bits {
     pub(crate) fn new(nelems: usize) -> Bits {
         let bits = Bits {
             low: std::array::from_fn(|_| AtomicU64::new(0)),
-            high: AtomicPtr::new(std::ptr::null_mut()),
+            high: OnceBox::new(),
         };
         bits.reserve(nelems);
         bits
@@ -54,17 +58,9 @@ impl Bits {
     /// Make room for `nelems` slots: the high half, if they need it and it
     /// is not there yet. Its words start clear.
     pub(crate) fn reserve(&self, nelems: usize) {
-        if nelems <= INLINE_SLOTS || !self.high.load(Acquire).is_null() {
-            return;
-        }
-        let new = Box::into_raw(Box::new(std::array::from_fn(|_| AtomicU64::new(0))));
-        if self
-            .high
-            .compare_exchange(std::ptr::null_mut(), new, AcqRel, Acquire)
-            .is_err()
-        {
-            // SAFETY: `new` lost the race and was never shared.
-            drop(unsafe { Box::from_raw(new) });
+        if nelems > INLINE_SLOTS {
+            self.high
+                .get_or_init(|| Box::new(std::array::from_fn(|_| AtomicU64::new(0))));
         }
     }
 
@@ -74,10 +70,7 @@ impl Bits {
         if w < LOW_WORDS {
             return Some(&self.low[w]);
         }
-        // SAFETY: a non-null `high` is a leaked `Box<High>` that only this
-        // bitmap's drop frees, and `&self` borrows the bitmap.
-        let high = unsafe { self.high.load(Acquire).as_ref() }?;
-        high.get(w - LOW_WORDS)
+        self.high.get()?.get(w - LOW_WORDS)
     }
 
     /// Word `w` of a bitmap that has room for it: one the caller reserved
@@ -141,17 +134,6 @@ impl Bits {
     }
 }
 
-impl Drop for Bits {
-    fn drop(&mut self) {
-        let high = *self.high.get_mut();
-        if !high.is_null() {
-            // SAFETY: installed by `reserve` from a `Box`, and the bitmap
-            // (its only owner) is going away.
-            drop(unsafe { Box::from_raw(high) });
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,11 +141,11 @@ mod tests {
     #[test]
     fn small_bitmaps_have_no_high_half_and_large_ones_do() {
         let small = Bits::new(INLINE_SLOTS);
-        assert!(small.high.load(Relaxed).is_null());
+        assert!(small.high.get().is_none());
         assert!(!small.set(INLINE_SLOTS), "no room past the low half");
         assert!(!small.get(INLINE_SLOTS));
         let large = Bits::new(MAX_OBJS_PER_SPAN);
-        assert!(!large.high.load(Relaxed).is_null());
+        assert!(large.high.get().is_some());
         for i in [0, 63, INLINE_SLOTS - 1, INLINE_SLOTS, MAX_OBJS_PER_SPAN - 1] {
             assert!(large.set(i), "bit {i} starts clear");
             assert!(!large.set(i), "bit {i} is set once");
@@ -176,13 +158,15 @@ mod tests {
     fn reserving_keeps_the_high_half_across_reuse() {
         let bits = Bits::new(8);
         bits.reserve(MAX_OBJS_PER_SPAN);
-        let high = bits.high.load(Relaxed);
-        assert!(!high.is_null());
+        let high: *const High = bits.high.get().expect("reserved");
         bits.set(MAX_OBJS_PER_SPAN - 1);
         bits.clear_all(MAX_OBJS_PER_SPAN / 64);
         bits.reserve(16);
         bits.reserve(MAX_OBJS_PER_SPAN);
-        assert_eq!(bits.high.load(Relaxed), high, "installed once");
+        assert!(
+            std::ptr::eq(bits.high.get().expect("kept"), high),
+            "installed once"
+        );
         assert!(!bits.get(MAX_OBJS_PER_SPAN - 1), "cleared");
     }
 }

@@ -46,7 +46,9 @@
 //! mark as the last mark left it; one that finds h may rely on the report.
 
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU8, AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, AtomicUsize, Ordering::*};
+
+use once_cell::race::OnceBox;
 
 use crate::bits::Bits;
 use crate::heap::{FreeHook, TypeTag};
@@ -71,9 +73,9 @@ pub struct Span {
     pub(crate) mark_bits: Bits,
     /// The sweeper hands the objects it frees to `on_free` (module comment).
     needs_drop: AtomicBool,
-    /// The weak bitmap once a slot has had a weak bit, else null. Never
-    /// freed before the record, so a `&Bits` lives as long as the `&Span`.
-    weak_bits: AtomicPtr<Bits>,
+    /// The weak bitmap once a slot has had a weak bit. Never freed before
+    /// the record, so a `&Bits` lives as long as the `&Span`.
+    weak_bits: OnceBox<Bits>,
     /// The sweep generation whose dead weakly referenced objects this span
     /// has reported (module comment).
     pub(crate) weaks_swept: AtomicU32,
@@ -110,7 +112,7 @@ impl Span {
             alloc_bits: Bits::new(0),
             mark_bits: Bits::new(0),
             needs_drop: AtomicBool::new(false),
-            weak_bits: AtomicPtr::new(std::ptr::null_mut()),
+            weak_bits: OnceBox::new(),
             weaks_swept: AtomicU32::new(0),
             black_from: AtomicUsize::new(usize::MAX),
         }
@@ -330,30 +332,13 @@ impl Span {
     /// The weak bitmap, if any slot has had a weak bit.
     #[inline]
     pub(crate) fn weak_bits(&self) -> Option<&Bits> {
-        // SAFETY: a non-null pointer is a leaked `Box<Bits>` that only the
-        // record's drop frees, and `&self` borrows the record.
-        unsafe { self.weak_bits.load(Acquire).as_ref() }
+        self.weak_bits.get()
     }
 
     /// The weak bitmap, allocated if this is the span's first weak bit.
     pub(crate) fn weak_bits_or_new(&self) -> &Bits {
-        if let Some(bits) = self.weak_bits() {
-            return bits;
-        }
-        let new = Box::into_raw(Box::new(Bits::new(self.nelems())));
-        match self
-            .weak_bits
-            .compare_exchange(std::ptr::null_mut(), new, AcqRel, Acquire)
-        {
-            // SAFETY: installed, so owned by the record from now on.
-            Ok(_) => unsafe { &*new },
-            Err(installed) => {
-                // SAFETY: `new` lost the race and was never shared.
-                drop(unsafe { Box::from_raw(new) });
-                // SAFETY: as in `weak_bits`.
-                unsafe { &*installed }
-            }
-        }
+        self.weak_bits
+            .get_or_init(|| Box::new(Bits::new(self.nelems())))
     }
 
     /// Slots allocated as of the last sweep, in word `w`, given the
@@ -423,17 +408,6 @@ impl Span {
 
     pub(crate) fn bytes(&self) -> usize {
         self.npages() * PAGE_SIZE
-    }
-}
-
-impl Drop for Span {
-    fn drop(&mut self) {
-        let weak = *self.weak_bits.get_mut();
-        if !weak.is_null() {
-            // SAFETY: installed by `weak_bits_or_new` from a `Box`, and the
-            // record (the only owner) is going away.
-            drop(unsafe { Box::from_raw(weak) });
-        }
     }
 }
 
