@@ -239,12 +239,12 @@ impl<K: Key, V: Slot> GcMap<K, V> {
     /// The entry holding the non-null `key`.
     #[inline(always)]
     fn entry(&self, key: K::Value<'_>) -> Option<&Entry<K, V>> {
-        let hash = mix(K::key_hash(key));
-        if self.key_bits.load(Relaxed) & key_bit(hash) == 0 {
+        let mixed = mix(K::key_hash(key));
+        if self.key_bits.load(Relaxed) & key_bit(mixed) == 0 {
             return None;
         }
         let entries = self.entries();
-        let i = Self::probe(entries, hash, |k| K::key_eq(k, key)).ok()?;
+        let i = Self::probe(entries, mixed, |k| K::key_eq(k, key)).ok()?;
         Some(&entries[i])
     }
 
@@ -287,9 +287,9 @@ impl<K: Key, V: Slot> GcMap<K, V> {
             self.null_value.set(m, value);
             return self.has_null.swap(true, Relaxed).then_some(old);
         }
-        let hash = mix(K::key_hash(key));
+        let mixed = mix(K::key_hash(key));
         let mut entries = self.entries();
-        let vacant = match Self::probe(entries, hash, |k| K::key_eq(k, key)) {
+        let vacant = match Self::probe(entries, mixed, |k| K::key_eq(k, key)) {
             Ok(i) => {
                 // Readable for the borrow of `self`: the store shades it
                 // while marking, and no cycle starts before the next safepoint.
@@ -304,7 +304,7 @@ impl<K: Key, V: Slot> GcMap<K, V> {
             Some(i) if (used + 1) * 4 <= entries.len() * 3 => i,
             _ => {
                 entries = self.rehash(m, used + 1);
-                Self::probe(entries, hash, |k| K::key_eq(k, key))
+                Self::probe(entries, mixed, |k| K::key_eq(k, key))
                     .err()
                     .flatten()
                     .expect("a new table has room for the key")
@@ -312,7 +312,7 @@ impl<K: Key, V: Slot> GcMap<K, V> {
         };
         let e = &entries[vacant];
         e.value.set(m, value);
-        let bit = key_bit(hash);
+        let bit = key_bit(mixed);
         if self.key_bits.load(Relaxed) & bit == 0 {
             self.key_bits.fetch_or(bit, Relaxed);
         }
