@@ -78,6 +78,14 @@ struct Slot {
     drops: bool,
 }
 
+impl Slot {
+    /// Whether this line (or parked slot) caches for (`spc`, `key`).
+    #[inline(always)]
+    fn is_for(&self, spc: SpanClass, key: TypeTag) -> bool {
+        self.key == key && self.spc == spc
+    }
+}
+
 /// `Slot::black_from` when nothing was allocated black.
 const NOT_BLACK: usize = usize::MAX;
 
@@ -159,7 +167,7 @@ impl ThreadCache {
         );
         let line = line_of(spc, flags.tag);
         let slot = &mut self.slots[line];
-        if slot.alloc_cache != 0 && slot.key == flags.tag && slot.spc == spc {
+        if slot.alloc_cache != 0 && slot.is_for(spc, flags.tag) {
             let tz = slot.alloc_cache.trailing_zeros() as usize;
             let idx = slot.freeindex + tz;
             if idx < slot.nelems {
@@ -220,7 +228,7 @@ impl ThreadCache {
         flags: AllocFlags,
     ) -> Result<NonNull<u8>, AllocError> {
         let slot = &self.slots[line];
-        let tag = if slot.key == flags.tag && slot.spc == spc && slot.span.is_some() {
+        let tag = if slot.is_for(spc, flags.tag) && slot.span.is_some() {
             slot.tag
         } else {
             self.swap_in(line, spc, flags.tag)
@@ -240,11 +248,7 @@ impl ThreadCache {
         if old.span.is_some() {
             self.parked.push(old);
         }
-        match self
-            .parked
-            .iter()
-            .position(|s| s.key == key && s.spc == spc)
-        {
+        match self.parked.iter().position(|s| s.is_for(spc, key)) {
             Some(i) => {
                 let back = self.parked.swap_remove(i);
                 self.slots[line] = back;
