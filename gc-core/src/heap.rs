@@ -117,6 +117,19 @@ pub(crate) struct HeapInner {
 /// stall this one for long.
 const GOAL_WAIT: Duration = Duration::from_millis(10);
 
+/// Objects a mutator held at the goal scans between two looks for a stop
+/// (about 40 µs of marking): a mark termination waits for it that long.
+const GOAL_HELP_SLICE: usize = 4096;
+
+/// How long a mutator held at the goal first sleeps when it finds no grey
+/// work, and the most it sleeps between looks (the sleep doubles while the
+/// pool stays empty). The first look comes soon because a worker hands work
+/// back within a few dozen objects of being asked (`grey.rs`); the cap
+/// keeps a long wait for another thread's safepoint from waking the
+/// machine's cores every few microseconds.
+const GOAL_POLL_MIN: Duration = Duration::from_micros(20);
+const GOAL_POLL_MAX: Duration = Duration::from_millis(1);
+
 /// Average object size assumed when turning an assist's bytes of scan work
 /// into objects to scan.
 const ASSIST_BYTES_PER_OBJECT: f64 = 32.0;
@@ -203,11 +216,38 @@ impl HeapInner {
 
     /// A running mutator that allocated past the goal while marking, and
     /// has paid with mark work, stops allocating until the world stops for
-    /// the mark's end (at most `GOAL_WAIT`; any stop ends the wait).
+    /// the mark's end (at most `GOAL_WAIT`; any stop ends the hold).
+    ///
+    /// While held it marks rather than sleeps, as Go's assists do: a
+    /// drainer that finds the pool empty while a worker is active marks the
+    /// pool hungry, and the worker hands back half of its grey objects
+    /// (`grey.rs`), so the held mutator scans beside the workers instead of
+    /// leaving its core idle. It sleeps only while there is nothing to take:
+    /// the workers have not answered yet, or the mark waits for another
+    /// mutator's safepoint.
     pub(crate) fn wait_at_goal(&self) {
-        let waited = self.world.wait_for_stop(GOAL_WAIT);
+        let start = Instant::now();
+        let cpu = CpuTimer::start();
+        let mut tracer = self.tracer();
+        let mut poll = GOAL_POLL_MIN;
+        loop {
+            let scanned = tracer.drain_pool(&self.pool, Some(GOAL_HELP_SLICE));
+            let left = GOAL_WAIT.saturating_sub(start.elapsed());
+            if left.is_zero() || self.world.stop_requested() {
+                break;
+            }
+            if scanned > 0 {
+                poll = GOAL_POLL_MIN;
+            } else {
+                self.world.wait_for_stop(left.min(poll));
+                poll = (poll * 2).min(GOAL_POLL_MAX);
+            }
+        }
+        self.assist_bytes.fetch_add(tracer.flushed_bytes(), Relaxed);
+        self.assist_ns
+            .fetch_add(cpu.elapsed().as_nanos() as u64, Relaxed);
         self.goal_wait_ns
-            .fetch_add(waited.as_nanos() as u64, Relaxed);
+            .fetch_add(start.elapsed().as_nanos() as u64, Relaxed);
     }
 
     /// Stop the world for `what` (a phase of `cycle`, if it is one),
