@@ -14,7 +14,8 @@
 //!    region, holding their `running` lock); background mark workers drain
 //!    the grey pool while mutators run; mutators shade through the buffered
 //!    write barrier and, once the heap passes the goal, assist at their
-//!    safepoints in proportion to what they allocated.
+//!    safepoints in proportion to what they allocated, and in allocations
+//!    past the goal stop allocating and mark until the mark's end.
 //! 3. **Mark termination**: when every root set is scanned, the pool is
 //!    empty and no drainer is active, a worker stops the world (a running
 //!    mutator may park at the end of an allocation, `world.rs`), scans any

@@ -20,8 +20,8 @@
 //! runs), clamped to 5%..70% of the growth allowed (Go's trigger bounds):
 //! an earlier trigger would mark most of the time for little garbage.
 //!
-//! Mutators that reach the goal while marking assist and then wait for the
-//! mark to end (`Mutator::assist_in_allocation`), so a runway that was too
+//! Mutators that reach the goal while marking assist and then mark (or
+//! wait) until the mark ends (`Mutator::assist_in_allocation`), so a runway that was too
 //! short shows as a wait rather than as overshoot, and the measured runway
 //! stops at the goal; the collector adds back what the held mutators would
 //! have allocated meanwhile, at their rate over the cycle, before it

@@ -73,7 +73,8 @@ impl Mutator {
     }
 
     /// Past the goal while marking: pay for what this thread allocated with
-    /// mark work, as at a safepoint; then stop allocating until the world
+    /// mark work, as at a safepoint; then stop allocating, marking
+    /// alongside the workers (`HeapInner::wait_at_goal`), until the world
     /// stops for the mark's end (or for at most `GOAL_WAIT`), so the heap
     /// ends the mark near its goal however fast this thread allocates. The
     /// wait holds up no stop: any stop ends it. It is skipped while this
