@@ -108,6 +108,7 @@ mod nanbox;
 mod object;
 mod pacer;
 mod paths;
+mod placement;
 mod plain;
 mod prune_clock;
 mod publish;

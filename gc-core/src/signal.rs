@@ -39,7 +39,8 @@ impl Signal {
 }
 
 /// Start a background thread that runs `work` on the heap each time `signal`
-/// is raised, until the heap is dropped.
+/// is raised, until the heap is dropped; it moves to another CPU before each
+/// run (`placement.rs`).
 pub(crate) fn spawn_worker<H: Send + Sync + 'static>(
     name: &str,
     heap: std::sync::Weak<H>,
@@ -52,6 +53,7 @@ pub(crate) fn spawn_worker<H: Send + Sync + 'static>(
             let mut seen = 0;
             while signal.wait(&mut seen, || heap.strong_count() > 0) {
                 let Some(h) = heap.upgrade() else { return };
+                crate::placement::move_to_next_cpu();
                 work(&h);
             }
         })
