@@ -52,6 +52,7 @@ use crate::cputime::CpuTimer;
 use crate::events::us;
 use crate::heap::HeapInner;
 use crate::mutator_state::MutatorShared;
+use crate::placement;
 use crate::world::StopKind;
 
 /// What the cycle in progress has measured so far.
@@ -78,6 +79,11 @@ pub(crate) struct CycleState {
 /// Objects a background worker scans between checks of its CPU share and of
 /// idle mutators' root sets.
 const WORKER_SLICE: usize = 8192;
+
+/// How far into a mark the worker counts the running mutators to decide
+/// whether to change CPU (`placement.rs`): by then the mutator that started
+/// the cycle runs again.
+const PLACE_AFTER: Duration = Duration::from_millis(1);
 
 impl HeapInner {
     /// Start a cycle if the heap reached its trigger and none is running.
@@ -246,11 +252,18 @@ impl HeapInner {
         let start = Instant::now();
         let mut busy = Duration::ZERO;
         let mut tracer = self.tracer();
+        let mut placed = false;
         loop {
             self.scan_idle_mutators();
             let t = Instant::now();
             let scanned = tracer.drain_pool(&self.pool, Some(WORKER_SLICE));
             busy += t.elapsed();
+            if !placed && start.elapsed() >= PLACE_AFTER {
+                // Mutators filling the CPUs: share a different one's CPU
+                // this mark (`placement.rs`).
+                placed = true;
+                placement::move_on_if_crowded(self.world.running());
+            }
             if scanned == 0 && !self.pool.done() {
                 // Another drainer holds the last grey objects; it hands
                 // half back at its next check of the hungry flag (grey.rs).

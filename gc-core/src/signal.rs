@@ -39,8 +39,7 @@ impl Signal {
 }
 
 /// Start a background thread that runs `work` on the heap each time `signal`
-/// is raised, until the heap is dropped; it moves to another CPU before each
-/// run (`placement.rs`).
+/// is raised, until the heap is dropped.
 pub(crate) fn spawn_worker<H: Send + Sync + 'static>(
     name: &str,
     heap: std::sync::Weak<H>,
@@ -53,7 +52,6 @@ pub(crate) fn spawn_worker<H: Send + Sync + 'static>(
             let mut seen = 0;
             while signal.wait(&mut seen, || heap.strong_count() > 0) {
                 let Some(h) = heap.upgrade() else { return };
-                crate::placement::move_to_next_cpu();
                 work(&h);
             }
         })

@@ -98,6 +98,11 @@ impl World {
         self.changed.notify_all();
     }
 
+    /// Mutators running now (not parked, not in a safe region).
+    pub(crate) fn running(&self) -> usize {
+        self.state.lock().running
+    }
+
     /// A running mutator that has flushed its write barrier and let go of
     /// its thread cache waits out a mark termination stop, if one is up;
     /// returns at once otherwise. It stays counted as running (module
