@@ -131,6 +131,10 @@ pub struct AllocHeap {
     pub(crate) sweep_gate: RwLock<()>,
     pub(crate) sweep_cursor: AtomicUsize,
     pub(crate) limit: AtomicUsize,
+    /// `committed_bytes` of [`AllocStats`]: stored under the page lock each
+    /// time it changes, so that a reader in a pause takes no lock that a
+    /// sweeper freeing spans may hold for a millisecond.
+    pub(crate) committed: AtomicUsize,
     pub(crate) on_free: Option<FreeHook>,
     canonical_tag: Option<CanonicalTag>,
     pub(crate) on_dead_weak: Option<WeakHook>,
@@ -178,6 +182,7 @@ impl AllocHeap {
             sweep_gate: RwLock::new(()),
             sweep_cursor: AtomicUsize::new(0),
             limit: AtomicUsize::new(config.limit_bytes),
+            committed: AtomicUsize::new(0),
             on_free: config.on_free,
             canonical_tag: config.canonical_tag,
             on_dead_weak: config.on_dead_weak,
@@ -256,6 +261,12 @@ impl AllocHeap {
         self.sweepgen.load(Acquire)
     }
 
+    /// Bytes of committed pages not released to the OS, without the page
+    /// lock ([`AllocStats::committed_bytes`] from a snapshot).
+    pub fn committed_bytes(&self) -> usize {
+        self.committed.load(Relaxed)
+    }
+
     /// Change the heap limit.
     pub fn set_limit(&self, bytes: usize) {
         self.limit.store(bytes, Relaxed);
@@ -311,6 +322,8 @@ impl AllocHeap {
         let retain = (retain_bytes / PAGE_SIZE).max(pages.take_peak());
         let keep_free = retain.saturating_sub(pages.in_use_pages);
         let runs = pages.scavenge(keep_free);
+        self.committed
+            .store(pages.resident_pages() * PAGE_SIZE, Relaxed);
         let mut released = 0;
         for (start, n) in runs {
             self.region.release_pages(start, n);
@@ -337,7 +350,7 @@ impl AllocHeap {
             mallocs,
             frees,
             span_bytes: pages.in_use_pages * PAGE_SIZE,
-            committed_bytes: (pages.committed_pages - pages.released_pages) * PAGE_SIZE,
+            committed_bytes: pages.resident_pages() * PAGE_SIZE,
             released_bytes: pages.released_total * PAGE_SIZE,
             reserved_bytes: self.region.len(),
             limit_bytes: self.limit.load(Relaxed),

@@ -122,6 +122,11 @@ impl PageAlloc {
         self.insert_run(start, n);
     }
 
+    /// Committed pages whose memory the OS has not been given back.
+    pub(crate) fn resident_pages(&self) -> usize {
+        self.committed_pages - self.released_pages
+    }
+
     /// Add one arena's pages (all released: never touched) at the end.
     pub(crate) fn grow_arena(&mut self) {
         let start = self.committed_pages;
@@ -136,7 +141,7 @@ impl PageAlloc {
     /// `keep` free pages stay resident; marks them released and returns the
     /// runs for the caller to `madvise` (still under the page lock).
     pub(crate) fn scavenge(&mut self, keep: usize) -> Vec<(usize, usize)> {
-        let free_resident = self.committed_pages - self.in_use_pages - (self.released_pages);
+        let free_resident = self.resident_pages() - self.in_use_pages;
         let mut excess = free_resident.saturating_sub(keep);
         let mut out = Vec::new();
         // Highest addresses first, the top of each run: allocation is best

@@ -67,6 +67,8 @@ impl AllocHeap {
         }
         loop {
             if let Some(p) = pages.alloc(npages) {
+                self.committed
+                    .store(pages.resident_pages() * PAGE_SIZE, Relaxed);
                 return Ok(Some(p));
             }
             if !grow {

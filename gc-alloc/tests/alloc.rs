@@ -311,6 +311,10 @@ fn empty_spans_return_pages_and_rss_falls() {
         grown > before + (200 << 20),
         "RSS {before} -> {grown}: pages were not touched"
     );
+    // The lock-free count the pacer reads in its pause is the snapshot's.
+    let committed = heap.committed_bytes();
+    assert!(committed >= 256 << 20, "committed {committed}");
+    assert_eq!(committed, heap.stats().committed_bytes);
     let span_bytes = heap.stats().span_bytes;
     // Nothing marked: everything is garbage.
     heap.next_sweep_generation();
@@ -334,6 +338,8 @@ fn empty_spans_return_pages_and_rss_falls() {
     }
     let released = heap.scavenge(0);
     assert!(released >= 250 << 20, "released only {released}");
+    assert_eq!(heap.committed_bytes(), committed - released);
+    assert_eq!(heap.committed_bytes(), heap.stats().committed_bytes);
     let after = rss();
     assert!(
         after < grown - (200 << 20),

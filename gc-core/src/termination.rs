@@ -136,7 +136,7 @@ impl HeapInner {
         self.marking.store(false, Release);
         self.alloc.next_sweep_generation();
         self.alloc.reset_heap_live(marked);
-        let committed = self.alloc.stats().committed_bytes;
+        let committed = self.alloc.committed_bytes();
         let goal_wait = Duration::from_nanos(self.goal_wait_ns.swap(0, Relaxed));
         let (heap_start, trigger, forced, cycle_start) = {
             let st = self.cycle.lock();
