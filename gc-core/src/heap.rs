@@ -206,9 +206,17 @@ impl HeapInner {
         if budget == 0 {
             return;
         }
+        self.as_assist(|tracer| {
+            tracer.drain_pool(&self.pool, Some(budget));
+        });
+    }
+
+    /// Run a mutator's mark work `work` with a tracer, counting the bytes
+    /// it marks and the CPU it takes as assist work.
+    fn as_assist(&self, work: impl FnOnce(&mut Tracer<'_>)) {
         let cpu = CpuTimer::start();
         let mut tracer = self.tracer();
-        tracer.drain_pool(&self.pool, Some(budget));
+        work(&mut tracer);
         self.assist_bytes.fetch_add(tracer.flushed_bytes(), Relaxed);
         self.assist_ns
             .fetch_add(cpu.elapsed().as_nanos() as u64, Relaxed);
@@ -227,25 +235,22 @@ impl HeapInner {
     /// mutator's safepoint.
     pub(crate) fn wait_at_goal(&self) {
         let start = Instant::now();
-        let cpu = CpuTimer::start();
-        let mut tracer = self.tracer();
-        let mut poll = GOAL_POLL_MIN;
-        loop {
-            let scanned = tracer.drain_pool(&self.pool, Some(GOAL_HELP_SLICE));
-            let left = GOAL_WAIT.saturating_sub(start.elapsed());
-            if left.is_zero() || self.world.stop_requested() {
-                break;
+        self.as_assist(|tracer| {
+            let mut poll = GOAL_POLL_MIN;
+            loop {
+                let scanned = tracer.drain_pool(&self.pool, Some(GOAL_HELP_SLICE));
+                let left = GOAL_WAIT.saturating_sub(start.elapsed());
+                if left.is_zero() || self.world.stop_requested() {
+                    break;
+                }
+                if scanned > 0 {
+                    poll = GOAL_POLL_MIN;
+                } else {
+                    self.world.wait_for_stop(left.min(poll));
+                    poll = (poll * 2).min(GOAL_POLL_MAX);
+                }
             }
-            if scanned > 0 {
-                poll = GOAL_POLL_MIN;
-            } else {
-                self.world.wait_for_stop(left.min(poll));
-                poll = (poll * 2).min(GOAL_POLL_MAX);
-            }
-        }
-        self.assist_bytes.fetch_add(tracer.flushed_bytes(), Relaxed);
-        self.assist_ns
-            .fetch_add(cpu.elapsed().as_nanos() as u64, Relaxed);
+        });
         self.goal_wait_ns
             .fetch_add(start.elapsed().as_nanos() as u64, Relaxed);
     }
