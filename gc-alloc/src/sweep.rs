@@ -83,9 +83,8 @@ impl AllocHeap {
         false
     }
 
-    /// Sweep every span left unswept, and wait for sweeps other threads
-    /// have in flight.
-    /// Then give the empty spans' pages back to the page heap.
+    /// Sweep every span left unswept, wait for sweeps other threads have
+    /// in flight, then give the empty spans' pages back to the page heap.
     pub fn finish_sweep(&self) {
         while self.sweep_one() {}
         drop(self.sweep_gate.write());

@@ -98,7 +98,9 @@ impl World {
         self.changed.notify_all();
     }
 
-    /// Mutators running now (not parked, not in a safe region).
+    /// Mutators counted as running now: neither parked at a safepoint nor
+    /// in a safe region (one parked in an allocation still counts, module
+    /// comment).
     pub(crate) fn running(&self) -> usize {
         self.state.lock().running
     }
