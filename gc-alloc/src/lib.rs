@@ -42,6 +42,7 @@ mod pages;
 pub mod size_class;
 mod span;
 mod span_alloc;
+mod span_hint;
 mod stats;
 mod sweep;
 mod weak;
@@ -54,5 +55,6 @@ pub use heap::{
 };
 pub use size_class::{size_class_of, SpanClass, MAX_SMALL_SIZE, PAGE_SIZE};
 pub use span::{Span, SweepResult};
+pub use span_hint::SpanHint;
 pub use stats::{AllocStats, ClassStats};
 pub use weak::{WeakHook, WeakLiveness};

@@ -24,7 +24,7 @@
 
 use std::collections::HashSet;
 
-use gc_alloc::{AllocHeap, ObjectRef, TypeTag};
+use gc_alloc::{AllocHeap, ObjectRef, SpanHint, TypeTag};
 
 use crate::grey::{Drainer, GreyPool};
 use crate::object::{vtable, vtable_of, VTable};
@@ -33,6 +33,11 @@ use crate::object::{vtable, vtable_of, VTable};
 pub struct Tracer<'a> {
     heap: &'a AllocHeap,
     grey: Vec<usize>,
+    /// The span of the last object found (gc-alloc's `span_hint.rs`). A
+    /// tracer lives within one mark phase (or the checkmark pass of its
+    /// pause), and no span holding a reachable object is freed before that
+    /// mark ends: sweeping finishes before marking starts (`cycle.rs`).
+    near: SpanHint<'a>,
     marked_bytes: usize,
     /// Bytes this tracer has handed to a pool's count so far.
     flushed_bytes: usize,
@@ -57,6 +62,7 @@ impl<'a> Tracer<'a> {
         Tracer {
             heap,
             grey: Vec::new(),
+            near: SpanHint::default(),
             marked_bytes: 0,
             flushed_bytes: 0,
             scanning: None,
@@ -133,8 +139,8 @@ impl<'a> Tracer<'a> {
 
     /// The object at `base`, or an abort naming what held the bad pointer.
     #[inline(always)]
-    fn find(&self, base: usize) -> ObjectRef<'a> {
-        let Some(o) = self.heap.find_object(base) else {
+    fn find(&mut self, base: usize) -> ObjectRef<'a> {
+        let Some(o) = self.heap.find_object_near(base, &mut self.near) else {
             bad_pointer(base, self.scanning, "is not an object of this heap");
         };
         if self.verify {
