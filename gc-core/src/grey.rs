@@ -45,6 +45,13 @@ const HUNGRY_CHECK: usize = if cfg!(loom) { 1 } else { 64 };
 pub(crate) trait Drainer {
     /// The local grey stack.
     fn grey(&mut self) -> &mut Vec<usize>;
+    /// The next object to scan, if the drainer holds any.
+    fn next(&mut self) -> Option<usize> {
+        self.grey().pop()
+    }
+    /// About `scanned` more objects were scanned (called every
+    /// `HUNGRY_CHECK`, off the per-object path).
+    fn tick(&mut self, _scanned: usize) {}
     /// Scan one grey object, pushing the objects it shades onto `grey()`.
     fn scan(&mut self, base: usize);
     /// Hand the local grey stack, and any counters, to the pool.
@@ -111,20 +118,22 @@ impl GreyPool {
         d.flush(self);
         let mut scanned = 0;
         while budget.is_none_or(|b| scanned < b) && self.take(d.grey()) {
-            while let Some(base) = d.grey().pop() {
+            while let Some(base) = d.next() {
                 d.scan(base);
                 scanned += 1;
                 let grey = d.grey();
                 if grey.len() > 2 * BATCH {
                     let at = grey.len() - BATCH;
                     self.extend(grey.drain(at..));
-                } else if scanned % HUNGRY_CHECK == 0
-                    && grey.len() > 1
-                    && self.hungry.load(Ordering::Relaxed)
-                    && self.hungry.swap(false, Ordering::Relaxed)
-                {
-                    let half = grey.len() / 2;
-                    self.extend(grey.drain(..half));
+                } else if scanned % HUNGRY_CHECK == 0 {
+                    if grey.len() > 1
+                        && self.hungry.load(Ordering::Relaxed)
+                        && self.hungry.swap(false, Ordering::Relaxed)
+                    {
+                        let half = grey.len() / 2;
+                        self.extend(grey.drain(..half));
+                    }
+                    d.tick(HUNGRY_CHECK);
                 }
                 if budget.is_some_and(|b| scanned >= b) {
                     break;

@@ -110,6 +110,7 @@ mod pacer;
 mod paths;
 mod placement;
 mod plain;
+mod prefetch;
 mod prune_clock;
 mod publish;
 mod roots;

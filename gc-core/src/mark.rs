@@ -28,6 +28,7 @@ use gc_alloc::{AllocHeap, ObjectRef, SpanHint, TypeTag};
 
 use crate::grey::{Drainer, GreyPool};
 use crate::object::{vtable, vtable_of, VTable};
+use crate::prefetch::PrefetchQueue;
 
 /// Receives the GC pointers a [`Trace`](crate::Trace) implementation reports.
 pub struct Tracer<'a> {
@@ -38,6 +39,9 @@ pub struct Tracer<'a> {
     /// pause), and no span holding a reachable object is freed before that
     /// mark ends: sweeping finishes before marking starts (`cycle.rs`).
     near: SpanHint<'a>,
+    /// Takes objects off `grey`, through a prefetching FIFO where the
+    /// heap's layout makes the scan miss the cache (`prefetch.rs`).
+    queue: PrefetchQueue,
     marked_bytes: usize,
     /// Bytes this tracer has handed to a pool's count so far.
     flushed_bytes: usize,
@@ -63,6 +67,7 @@ impl<'a> Tracer<'a> {
             heap,
             grey: Vec::new(),
             near: SpanHint::default(),
+            queue: PrefetchQueue::default(),
             marked_bytes: 0,
             flushed_bytes: 0,
             scanning: None,
@@ -224,7 +229,7 @@ impl<'a> Tracer<'a> {
     /// Scan the local grey stack empty.
     pub(crate) fn drain(&mut self) {
         let _guard = AbortOnUnwind;
-        while let Some(base) = self.grey.pop() {
+        while let Some(base) = self.queue.next(&mut self.grey) {
             self.scan(base);
         }
     }
@@ -239,6 +244,7 @@ impl<'a> Tracer<'a> {
 
     /// Hand local grey objects and the marked-bytes count to the pool.
     pub(crate) fn flush_to(&mut self, pool: &GreyPool) {
+        self.queue.spill(&mut self.grey);
         if !self.grey.is_empty() {
             pool.extend(self.grey.drain(..));
         }
@@ -256,6 +262,14 @@ impl<'a> Tracer<'a> {
 impl Drainer for Tracer<'_> {
     fn grey(&mut self) -> &mut Vec<usize> {
         &mut self.grey
+    }
+
+    fn next(&mut self) -> Option<usize> {
+        self.queue.next(&mut self.grey)
+    }
+
+    fn tick(&mut self, scanned: usize) {
+        self.queue.tick(scanned);
     }
 
     fn scan(&mut self, base: usize) {
