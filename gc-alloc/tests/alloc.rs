@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use gc_alloc::{
-    AllocError, AllocFlags, AllocHeap, FreeHook, HeapConfig, SpanClass, ThreadCache, TypeTag,
-    ARENA_SIZE,
+    AllocError, AllocFlags, AllocHeap, FreeHook, HeapConfig, SpanClass, SpanHint, ThreadCache,
+    TypeTag, ARENA_SIZE,
 };
 
 fn heap() -> Arc<AllocHeap> {
@@ -140,6 +140,36 @@ unsafe fn count_drop(p: std::ptr::NonNull<u8>, tag: TypeTag) {
 
 /// A heap whose sweeper calls `on_free`, a cache on it, and the span
 /// class of 64-byte objects with pointers.
+/// Through a span hint (the marker's shortcut), every address finds what
+/// the page map finds: the same span, slot and base, for bases and
+/// interior addresses, in the hinted span, in other spans and outside the
+/// heap.
+#[test]
+fn a_span_hint_finds_what_the_map_finds() {
+    let heap = heap();
+    let mut cache = ThreadCache::new(heap.clone());
+    let mut addrs = Vec::new();
+    for size in [16, 48, 16, 4096, 16] {
+        for _ in 0..600 {
+            let p = cache.alloc_size(size, false, PLAIN).unwrap();
+            addrs.push(p.as_ptr() as usize);
+            addrs.push(p.as_ptr() as usize + size / 2);
+        }
+    }
+    addrs.push(0);
+    addrs.push(usize::MAX);
+    let mut hint = SpanHint::default();
+    for &a in &addrs {
+        let direct = heap.find_object(a);
+        let near = heap.find_object_near(a, &mut hint);
+        assert_eq!(direct.is_some(), near.is_some(), "{a:#x}");
+        if let (Some(d), Some(n)) = (direct, near) {
+            assert!(std::ptr::eq(d.span, n.span));
+            assert_eq!((d.index, d.base), (n.index, n.base));
+        }
+    }
+}
+
 fn heap_with_hook(on_free: FreeHook) -> (Arc<AllocHeap>, ThreadCache, SpanClass) {
     let heap = AllocHeap::new(HeapConfig {
         reserve_bytes: 1 << 30,
