@@ -119,8 +119,13 @@ fn write(
     address: fn(usize) -> usize,
 ) {
     if matches!(place, Place::Object(_) | Place::Global(_)) && m.marking() {
-        m.barrier()
-            .shade_pair(m, address(slot.load(Ordering::Relaxed)), address(new));
+        let old = address(slot.load(Ordering::Relaxed));
+        // A null `old` with the roots scanned shades nothing (`shade_pair`):
+        // the common case of filling a fresh object while marking, kept
+        // off the out-of-line call.
+        if old != 0 || m.shared().roots_pending.load(Ordering::Acquire) {
+            m.barrier().shade_pair(m, old, address(new));
+        }
     }
     slot.store(new, Ordering::Release);
 }
