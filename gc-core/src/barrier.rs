@@ -245,8 +245,8 @@ impl WriteBarrier {
     }
 
     /// The hybrid barrier: shade the old target, and the new one while this
-    /// mutator's roots are unscanned. Out of line: stores run it only while
-    /// marking.
+    /// mutator's roots are unscanned. Out of line: stores call it only
+    /// while marking, and only when it has something to shade (`write`).
     ///
     /// The insertion half is needed only until the scan (module comment),
     /// as in Go, whose barrier shades the new pointer only while the
