@@ -138,8 +138,6 @@ unsafe fn count_drop(p: std::ptr::NonNull<u8>, tag: TypeTag) {
     DROPPED.fetch_add(1, Ordering::Relaxed);
 }
 
-/// A heap whose sweeper calls `on_free`, a cache on it, and the span
-/// class of 64-byte objects with pointers.
 /// Through a span hint (the marker's shortcut), every address finds what
 /// the page map finds: the same span, slot and base, for bases and
 /// interior addresses, in the hinted span, in other spans and outside the
@@ -170,6 +168,8 @@ fn a_span_hint_finds_what_the_map_finds() {
     }
 }
 
+/// A heap whose sweeper calls `on_free`, a cache on it, and the span
+/// class of 64-byte objects with pointers.
 fn heap_with_hook(on_free: FreeHook) -> (Arc<AllocHeap>, ThreadCache, SpanClass) {
     let heap = AllocHeap::new(HeapConfig {
         reserve_bytes: 1 << 30,
