@@ -23,9 +23,9 @@
 //! Mutators that reach the goal while marking assist and then mark (or
 //! wait) until the mark ends (`Mutator::assist_in_allocation`), so a
 //! runway that was too short shows as a wait rather than as overshoot, and
-//! the measured runway stops at the goal; the collector adds back what the held mutators would
-//! have allocated meanwhile, at their rate over the cycle, before it
-//! reaches this file.
+//! the measured runway stops at the goal; the collector adds back what
+//! the held mutators would have allocated meanwhile, at their rate over
+//! the cycle, before it reaches this file.
 
 const HEAP_MINIMUM: usize = 4 << 20;
 
