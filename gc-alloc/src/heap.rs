@@ -267,6 +267,13 @@ impl AllocHeap {
         self.committed.load(Relaxed)
     }
 
+    /// Update [`committed_bytes`](Self::committed_bytes) from `pages`, the
+    /// page allocator under its lock, after its resident pages changed.
+    pub(crate) fn store_committed(&self, pages: &PageAlloc) {
+        self.committed
+            .store(pages.resident_pages() * PAGE_SIZE, Relaxed);
+    }
+
     /// Change the heap limit.
     pub fn set_limit(&self, bytes: usize) {
         self.limit.store(bytes, Relaxed);
@@ -322,8 +329,7 @@ impl AllocHeap {
         let retain = (retain_bytes / PAGE_SIZE).max(pages.take_peak());
         let keep_free = retain.saturating_sub(pages.in_use_pages);
         let runs = pages.scavenge(keep_free);
-        self.committed
-            .store(pages.resident_pages() * PAGE_SIZE, Relaxed);
+        self.store_committed(&pages);
         let mut released = 0;
         for (start, n) in runs {
             self.region.release_pages(start, n);

@@ -67,8 +67,7 @@ impl AllocHeap {
         }
         loop {
             if let Some(p) = pages.alloc(npages) {
-                self.committed
-                    .store(pages.resident_pages() * PAGE_SIZE, Relaxed);
+                self.store_committed(&pages);
                 return Ok(Some(p));
             }
             if !grow {
