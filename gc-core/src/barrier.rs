@@ -120,11 +120,12 @@ fn write(
 ) {
     if matches!(place, Place::Object(_) | Place::Global(_)) && m.marking() {
         let old = address(slot.load(Ordering::Relaxed));
-        // A null `old` with the roots scanned shades nothing (`shade_pair`):
-        // the common case of filling a fresh object while marking, kept
-        // off the out-of-line call.
-        if old != 0 || m.shared().roots_pending.load(Ordering::Acquire) {
-            m.barrier().shade_pair(m, old, address(new));
+        let roots_pending = m.shared().roots_pending.load(Ordering::Acquire);
+        // A null `old` with the roots scanned shades nothing: the common
+        // case of filling a fresh object while marking, kept off the
+        // out-of-line call.
+        if old != 0 || roots_pending {
+            m.barrier().shade_pair(m, old, address(new), roots_pending);
         }
     }
     slot.store(new, Ordering::Release);
@@ -245,8 +246,9 @@ impl WriteBarrier {
     }
 
     /// The hybrid barrier: shade the old target, and the new one while this
-    /// mutator's roots are unscanned. Out of line: stores call it only
-    /// while marking, and only when it has something to shade (`write`).
+    /// mutator's roots are unscanned (`roots_pending`, which `write` reads
+    /// once for both its test and this call). Out of line: stores call it
+    /// only while marking, and only when it has something to shade.
     ///
     /// The insertion half is needed only until the scan (module comment),
     /// as in Go, whose barrier shades the new pointer only while the
@@ -262,9 +264,9 @@ impl WriteBarrier {
     /// while the world is stopped.
     #[cold]
     #[inline(never)]
-    fn shade_pair(&self, m: &Mutator, old: usize, new: usize) {
+    fn shade_pair(&self, m: &Mutator, old: usize, new: usize, roots_pending: bool) {
         self.shade(m, old);
-        if m.shared().roots_pending.load(Ordering::Acquire) {
+        if roots_pending {
             self.shade(m, new);
         }
     }
