@@ -50,6 +50,7 @@ const HOLD: u32 = 16;
 
 /// The FIFO (`len` objects from `slots[head]` on, wrapping) and the
 /// measurement that switches it.
+#[derive(Default)]
 pub(crate) struct PrefetchQueue {
     /// While `Plain`: objects left in the window, counted down by `tick`
     /// (not per object: a store per object cost 5% of a tree's mark).
@@ -60,7 +61,7 @@ pub(crate) struct PrefetchQueue {
     mode: Mode,
     /// Windows left in `mode` (`Plain` or `Fifo`) before measuring again.
     windows_left: u32,
-    /// Objects handed out in the current window.
+    /// While measuring or `Fifo`: objects handed out in the current window.
     seen: u32,
     /// While measuring: objects handed out more than `NEAR` bytes from the
     /// one before.
@@ -70,30 +71,15 @@ pub(crate) struct PrefetchQueue {
 }
 
 /// How [`PrefetchQueue::next`] takes objects.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 enum Mode {
     /// Straight off the stack, counting far scans.
+    #[default]
     Measure,
     /// Straight off the stack (`plain_left` counts the window down).
     Plain,
     /// Through the FIFO.
     Fifo,
-}
-
-impl Default for PrefetchQueue {
-    fn default() -> Self {
-        PrefetchQueue {
-            plain_left: 0,
-            slots: [0; DEPTH],
-            head: 0,
-            len: 0,
-            mode: Mode::Measure,
-            windows_left: 0,
-            seen: 0,
-            far: 0,
-            last: 0,
-        }
-    }
 }
 
 impl PrefetchQueue {
