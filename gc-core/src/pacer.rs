@@ -17,8 +17,26 @@
 //! mark (the *runway*: the wait for a safepoint to start the cycle, then the
 //! mark) lands the heap at the goal. The runway is the larger of the last
 //! two cycles' plus 5% (a mark's length varies with what is live when it
-//! runs), clamped to 5%..70% of the growth allowed (Go's trigger bounds):
-//! an earlier trigger would mark most of the time for little garbage.
+//! runs), clamped to 5%..70% of the growth allowed: an earlier trigger
+//! would mark most of the time for little garbage. (Go keeps its runway
+//! within 5%..30%, with a quarter of the CPU marking and assists for the
+//! rest. Ours marks on a core of its own; capped at 40% or 50%, parallel
+//! binary-trees' mutators waited at the goal often enough to cost 24% or
+//! 14% of its wall time.)
+//!
+//! A mark slower than the workers' best of the last `SPEED_HISTORY`
+//! cycles (bytes traced per CPU-second of the workers) counts only the
+//! runway it would have needed at that best speed. A worker's CPU can run
+//! slow for a while for reasons outside the program (on our 2-core
+//! virtual test machine, one core at times runs 1.7x slower for half a
+//! second, with the same instructions and the same profile):
+//! if the next trigger moved earlier for it, the mutators would allocate
+//! black for the whole slow mark, everything allocated black counts as
+//! marked, and the next goal would rise with it (binary-trees' goals went
+//! from 225 to 290 MB over one such spell). Counted at the best speed, the
+//! runway stays, the mutators wait at the goal for a slow mark, and the
+//! heap stays near its usual goal. A lasting slowdown is learnt once it
+//! has outlived the history.
 //!
 //! Mutators that reach the goal while marking assist and then mark (or
 //! wait) until the mark ends (`Mutator::assist_in_allocation`), so a
@@ -29,6 +47,14 @@
 
 const HEAP_MINIMUM: usize = 4 << 20;
 
+/// Cycles whose mark speed the pacer remembers.
+const SPEED_HISTORY: usize = 16;
+
+/// How fast the mark workers traced: bytes per second of their CPU time.
+/// Measured only for marks long enough to time (a few milliseconds).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MarkSpeed(pub(crate) f64);
+
 #[derive(Clone, Debug)]
 pub(crate) struct Pacer {
     pub(crate) percent: Option<u32>,
@@ -37,6 +63,8 @@ pub(crate) struct Pacer {
     pub(crate) trigger: usize,
     /// The last cycle's runway.
     last_runway: usize,
+    /// The last `SPEED_HISTORY` measured mark speeds, oldest first.
+    speeds: std::collections::VecDeque<f64>,
 }
 
 impl Pacer {
@@ -47,16 +75,25 @@ impl Pacer {
             goal: 0,
             trigger: 0,
             last_runway: 0,
+            speeds: std::collections::VecDeque::with_capacity(SPEED_HISTORY),
         };
-        p.update(0, 0, 0);
+        p.update(0, 0, 0, None);
         p
     }
 
     /// Set the next goal and trigger after a mark that found `marked` live
     /// bytes; `overhead` is memory held beyond the live heap, `runway` the
     /// bytes allocated from the last cycle's trigger to the end of its mark
-    /// (0 for stop-the-world marks).
-    pub(crate) fn update(&mut self, marked: usize, overhead: usize, runway: usize) {
+    /// (0 for stop-the-world marks), `speed` how fast the mark workers
+    /// traced, if measured.
+    pub(crate) fn update(
+        &mut self,
+        marked: usize,
+        overhead: usize,
+        runway: usize,
+        speed: Option<MarkSpeed>,
+    ) {
+        let runway = self.at_best_speed(runway, speed);
         let percent_goal = match self.percent {
             Some(p) => {
                 let grow = marked.saturating_mul(p as usize) / 100;
@@ -84,6 +121,21 @@ impl Pacer {
             .goal
             .saturating_sub(expected.clamp(growth / 20, growth / 10 * 7));
     }
+
+    /// `runway` scaled to what it would have been had the mark run at the
+    /// best speed of the last `SPEED_HISTORY` (module comment); remembers
+    /// `speed`.
+    fn at_best_speed(&mut self, runway: usize, speed: Option<MarkSpeed>) -> usize {
+        let Some(MarkSpeed(speed)) = speed.filter(|s| s.0 > 0.0) else {
+            return runway;
+        };
+        if self.speeds.len() == SPEED_HISTORY {
+            self.speeds.pop_front();
+        }
+        self.speeds.push_back(speed);
+        let best = self.speeds.iter().copied().fold(speed, f64::max);
+        (runway as f64 * (speed / best)) as usize
+    }
 }
 
 #[cfg(test)]
@@ -93,32 +145,55 @@ mod tests {
     #[test]
     fn percent_sets_the_goal() {
         let mut p = Pacer::new(Some(100), None);
-        p.update(100 << 20, 0, 0);
+        p.update(100 << 20, 0, 0, None);
         assert_eq!(p.goal, 200 << 20);
         assert!(
             p.trigger < p.goal && p.trigger >= (100 << 20) + (50 << 20),
             "{p:?}"
         );
-        p.update(1 << 10, 0, 0);
+        p.update(1 << 10, 0, 0, None);
         assert_eq!(p.goal, 4 << 20, "small heaps get the minimum");
+    }
+
+    #[test]
+    fn a_slow_mark_keeps_the_trigger_until_the_slowdown_lasts() {
+        const MB: usize = 1 << 20;
+        let fast = Some(MarkSpeed(2e9));
+        let slow = Some(MarkSpeed(2e9 / 1.7));
+        let mut p = Pacer::new(Some(100), None);
+        p.update(100 * MB, 0, 30 * MB, fast);
+        p.update(100 * MB, 0, 30 * MB, fast);
+        let usual = p.trigger;
+        // 1.7x slower, 1.7x the runway: counted as the usual one.
+        p.update(100 * MB, 0, 51 * MB, slow);
+        assert!(p.trigger.abs_diff(usual) < MB, "{p:?}");
+        // Unmeasured, the same runway moves the trigger earlier.
+        let mut q = p.clone();
+        q.update(100 * MB, 0, 51 * MB, None);
+        assert!(q.trigger < usual - 15 * MB, "{q:?}");
+        // Once the slow speed is all the history holds, it is the best.
+        for _ in 0..SPEED_HISTORY {
+            p.update(100 * MB, 0, 51 * MB, slow);
+        }
+        assert!(p.trigger < usual - 15 * MB, "{p:?}");
     }
 
     #[test]
     fn off_is_infinite_unless_limited() {
         let mut p = Pacer::new(None, None);
-        p.update(100 << 20, 0, 0);
+        p.update(100 << 20, 0, 0, None);
         assert_eq!(p.goal, usize::MAX);
         let mut p = Pacer::new(None, Some(512 << 20));
-        p.update(100 << 20, 12 << 20, 0);
+        p.update(100 << 20, 12 << 20, 0, None);
         assert!(p.goal < 500 << 20 && p.goal > 400 << 20, "{p:?}");
     }
 
     #[test]
     fn limit_caps_the_percent_goal_but_not_below_live() {
         let mut p = Pacer::new(Some(100), Some(256 << 20));
-        p.update(200 << 20, 0, 0);
+        p.update(200 << 20, 0, 0, None);
         assert!(p.goal < 256 << 20, "{p:?}");
-        p.update(300 << 20, 0, 0);
+        p.update(300 << 20, 0, 0, None);
         assert_eq!(p.goal, 300 << 20, "never below the live heap");
     }
 }

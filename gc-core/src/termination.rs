@@ -27,6 +27,7 @@ use crate::events::us;
 use crate::heap::HeapInner;
 use crate::mark::checkmark;
 use crate::mutator_state::MutatorShared;
+use crate::pacer::MarkSpeed;
 use crate::stats::CycleRecord;
 use crate::world::StopKind;
 
@@ -37,6 +38,11 @@ use crate::world::StopKind;
 /// binary_trees run in 20 had a 0.13 ms termination pause, all of it
 /// marking; with 10, none in 20 passed 0.06 ms.
 const TERMINATION_RETRIES: usize = 10;
+
+/// Worker CPU below which a mark's speed is not measured: short marks
+/// (GCBench's take one or two milliseconds) time too coarsely, and their
+/// runway is small anyway.
+const MIN_TIMED_MARK: Duration = Duration::from_millis(5);
 
 impl HeapInner {
     /// Stop the world and finish the mark (see the module comment).
@@ -128,7 +134,8 @@ impl HeapInner {
         }
         // Live bytes: what the marker marked plus what was allocated black
         // (counted as the caches were flushed above).
-        let marked = self.pool.take_marked_bytes() + self.alloc.take_black_bytes();
+        let traced = self.pool.take_marked_bytes();
+        let marked = traced + self.alloc.take_black_bytes();
         let census = self
             .census_wanted()
             .then(|| Census::take(&self.alloc, number));
@@ -138,6 +145,13 @@ impl HeapInner {
         self.alloc.reset_heap_live(marked);
         let committed = self.alloc.committed_bytes();
         let goal_wait = Duration::from_nanos(self.goal_wait_ns.swap(0, Relaxed));
+        let assist_cpu = Duration::from_nanos(self.assist_ns.swap(0, Relaxed));
+        let assist_bytes = self.assist_bytes.swap(0, Relaxed);
+        let background_cpu = Duration::from_nanos(self.background_ns.swap(0, Relaxed));
+        // How fast the workers traced, for marks long enough to time.
+        let speed = (background_cpu >= MIN_TIMED_MARK).then(|| {
+            MarkSpeed(traced.saturating_sub(assist_bytes) as f64 / background_cpu.as_secs_f64())
+        });
         let (heap_start, trigger, forced, cycle_start) = {
             let st = self.cycle.lock();
             (st.heap_start, st.trigger, st.forced, st.cycle_start)
@@ -162,15 +176,18 @@ impl HeapInner {
                 let share = (goal_wait.as_secs_f64() / cycle_wall.as_secs_f64()).min(1.0);
                 (runway as f64 * share) as usize
             };
-            p.update(marked, committed.saturating_sub(marked), runway + held);
+            p.update(
+                marked,
+                committed.saturating_sub(marked),
+                runway + held,
+                speed,
+            );
             self.alloc.set_trigger(p.trigger);
             (p.goal, p.trigger)
         };
         let t_end = Instant::now();
         self.record_pause(t_end - t_stop);
         let stw2_cpu = earlier_cpu + cpu.elapsed();
-        let assist_cpu = Duration::from_nanos(self.assist_ns.swap(0, Relaxed));
-        let background_cpu = Duration::from_nanos(self.background_ns.swap(0, Relaxed));
         let record = {
             let st = self.cycle.lock();
             self.add_gc_cpu(
@@ -196,7 +213,7 @@ impl HeapInner {
                 trigger: st.trigger,
                 next_goal,
                 next_trigger,
-                assist_bytes: self.assist_bytes.swap(0, Relaxed),
+                assist_bytes,
                 goal_wait,
                 worker_utilization: 0.0,
                 root_bytes: st.root_slots * std::mem::size_of::<usize>(),
