@@ -296,7 +296,7 @@
 //!   utilisation and the next trigger and goal
 //!   ([`CycleRecord::pacer_trace`] defines the format):
 //!   ```text
-//!   gcpacer: cycle=12 trigger_mb=8.00 goal_mb=16.00 heap_end_mb=15.20 live_mb=7.90 end_over_goal=0.95 assist_mb=0.50 worker_util=0.98 next_trigger_mb=14.10 next_goal_mb=15.80 goal_wait_ms=0.00
+//!   gcpacer: cycle=12 trigger_mb=8.00 goal_mb=16.00 heap_end_mb=15.20 live_mb=7.90 end_over_goal=0.95 assist_mb=0.50 worker_util=0.98 next_trigger_mb=14.10 next_goal_mb=15.80 goal_wait_ms=0.00 mark_speed=1.00
 //!   ```
 //! - **Numbers, not text.** Each cycle's figures are a [`CycleRecord`]:
 //!   the latest from [`Heap::last_cycle`], every one through

@@ -153,7 +153,7 @@ fn complete_lines(s: &str) -> std::str::Lines<'_> {
     s[..s.rfind('\n').map_or(0, |i| i + 1)].lines()
 }
 
-const PACER_KEYS: [&str; 11] = [
+const PACER_KEYS: [&str; 12] = [
     "cycle",
     "trigger_mb",
     "goal_mb",
@@ -165,6 +165,7 @@ const PACER_KEYS: [&str; 11] = [
     "next_trigger_mb",
     "next_goal_mb",
     "goal_wait_ms",
+    "mark_speed",
 ];
 
 /// A gcpacer line's values, in `PACER_KEYS` order; panics naming the field
@@ -206,7 +207,7 @@ fn pacer_trace_lines_parse_field_by_field() {
     assert!(lines.len() >= 3, "too few gcpacer lines:\n{stderr}");
     for (i, line) in lines.iter().enumerate() {
         let v = parse_pacer_line(line);
-        let [cycle, trigger, goal, heap_end, live, over, assist, util, next_trigger, next_goal, goal_wait] =
+        let [cycle, trigger, goal, heap_end, live, over, assist, util, next_trigger, next_goal, goal_wait, speed] =
             v[..]
         else {
             unreachable!()
@@ -217,6 +218,7 @@ fn pacer_trace_lines_parse_field_by_field() {
         assert!((over - heap_end / goal).abs() <= 0.01, "{line}");
         assert!(assist >= 0.0 && util >= 0.0 && goal_wait >= 0.0, "{line}");
         assert!(next_goal >= live, "{line}");
+        assert!(speed > 0.0 && speed <= 1.0, "{line}");
     }
 }
 
@@ -242,6 +244,7 @@ fn pacer_trace_matches_the_cycle_record() {
         mb(r.next_trigger),
         mb(r.next_goal),
         r.goal_wait.as_secs_f64() * 1e3,
+        r.mark_speed,
     ];
     for ((got, want), key) in v.iter().zip(expect).zip(PACER_KEYS) {
         assert!((got - want).abs() <= 0.005, "{key}: {got} vs {want}");

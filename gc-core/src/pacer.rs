@@ -65,6 +65,9 @@ pub(crate) struct Pacer {
     last_runway: usize,
     /// The last `SPEED_HISTORY` measured mark speeds, oldest first.
     speeds: std::collections::VecDeque<f64>,
+    /// The last mark's speed over the best in `speeds` (1.0 if unmeasured):
+    /// the share of its runway the last update counted.
+    pub(crate) speed_scale: f64,
 }
 
 impl Pacer {
@@ -76,6 +79,7 @@ impl Pacer {
             trigger: 0,
             last_runway: 0,
             speeds: std::collections::VecDeque::with_capacity(SPEED_HISTORY),
+            speed_scale: 1.0,
         };
         p.update(0, 0, 0, None);
         p
@@ -124,8 +128,9 @@ impl Pacer {
 
     /// `runway` scaled to what it would have been had the mark run at the
     /// best speed of the last `SPEED_HISTORY` (module comment); remembers
-    /// `speed`.
+    /// `speed` and the scale applied.
     fn at_best_speed(&mut self, runway: usize, speed: Option<MarkSpeed>) -> usize {
+        self.speed_scale = 1.0;
         let Some(MarkSpeed(speed)) = speed.filter(|s| s.0 > 0.0) else {
             return runway;
         };
@@ -134,7 +139,8 @@ impl Pacer {
         }
         self.speeds.push_back(speed);
         let best = self.speeds.iter().copied().fold(speed, f64::max);
-        (runway as f64 * (speed / best)) as usize
+        self.speed_scale = speed / best;
+        (runway as f64 * self.speed_scale) as usize
     }
 }
 
@@ -167,6 +173,7 @@ mod tests {
         // 1.7x slower, 1.7x the runway: counted as the usual one.
         p.update(100 * MB, 0, 51 * MB, slow);
         assert!(p.trigger.abs_diff(usual) < MB, "{p:?}");
+        assert!((p.speed_scale - 1.0 / 1.7).abs() < 1e-9, "{p:?}");
         // Unmeasured, the same runway moves the trigger earlier.
         let mut q = p.clone();
         q.update(100 * MB, 0, 51 * MB, None);

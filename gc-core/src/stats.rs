@@ -165,12 +165,20 @@ pub struct CycleRecord {
     pub next_goal: usize,
     /// The next cycle's trigger.
     pub next_trigger: usize,
+    /// How fast the background workers traced in this mark (bytes per
+    /// second of their CPU) over their best of the last 16 cycles; 1.0
+    /// for marks too short to time (under 5 ms of worker CPU). Below 1.0
+    /// the workers' CPU ran slow, and the pacer counted only this share of
+    /// the cycle's runway, so the next trigger does not move earlier for
+    /// a slowdown that usually passes.
+    pub mark_speed: f64,
     /// Mark work done by mutator assists: bytes of the objects they marked.
     pub assist_bytes: usize,
     /// Wall time mutators spent held at the heap goal while this cycle
     /// marked (assisting, then waiting for the mark to end), summed over
     /// mutators. Non-zero means the cycle started too late for the
-    /// allocation rate; the pacer then triggers the next one earlier.
+    /// allocation rate; the pacer then triggers the next one earlier,
+    /// unless the mark ran slow ([`mark_speed`](Self::mark_speed)).
     pub goal_wait: std::time::Duration,
     /// Background workers' CPU time over the mark's wall time times the
     /// number of workers: 1.0 means every worker ran all through the mark.
@@ -261,7 +269,7 @@ impl CycleRecord {
     /// The gcpacer line (`GCDEBUG=gcpacertrace=1`), without a newline:
     ///
     /// ```text
-    /// gcpacer: cycle=12 trigger_mb=8.00 goal_mb=16.00 heap_end_mb=15.20 live_mb=7.90 end_over_goal=0.95 assist_mb=0.50 worker_util=0.98 next_trigger_mb=14.10 next_goal_mb=15.80 goal_wait_ms=0.00
+    /// gcpacer: cycle=12 trigger_mb=8.00 goal_mb=16.00 heap_end_mb=15.20 live_mb=7.90 end_over_goal=0.95 assist_mb=0.50 worker_util=0.98 next_trigger_mb=14.10 next_goal_mb=15.80 goal_wait_ms=0.00 mark_speed=1.00
     /// ```
     ///
     /// Fields always in this order, separated by one space, each `key=value`
@@ -270,10 +278,11 @@ impl CycleRecord {
     /// (above 1.00 means the mark overshot), assist work in MB
     /// ([`assist_bytes`](Self::assist_bytes)), worker utilisation
     /// ([`worker_utilization`](Self::worker_utilization)), the next
-    /// cycle's trigger and goal, then the time mutators were held at the
-    /// goal in ms ([`goal_wait`](Self::goal_wait)). MB are 2^20 bytes. An unbounded goal or
-    /// trigger (`GCPERCENT=off` without a memory limit) prints `inf`, and
-    /// `end_over_goal` is then `0.00`.
+    /// cycle's trigger and goal, the time mutators were held at the goal
+    /// in ms ([`goal_wait`](Self::goal_wait)), then the mark's speed
+    /// against the recent best ([`mark_speed`](Self::mark_speed)). MB are
+    /// 2^20 bytes. An unbounded goal or trigger (`GCPERCENT=off` without a
+    /// memory limit) prints `inf`, and `end_over_goal` is then `0.00`.
     pub fn pacer_trace(&self) -> String {
         let over = if self.goal == usize::MAX || self.goal == 0 {
             0.0
@@ -282,7 +291,8 @@ impl CycleRecord {
         };
         format!(
             "gcpacer: cycle={} trigger_mb={} goal_mb={} heap_end_mb={} live_mb={} end_over_goal={over:.2} \
-             assist_mb={} worker_util={:.2} next_trigger_mb={} next_goal_mb={} goal_wait_ms={:.2}",
+             assist_mb={} worker_util={:.2} next_trigger_mb={} next_goal_mb={} goal_wait_ms={:.2} \
+             mark_speed={:.2}",
             self.number,
             mb2(self.trigger),
             mb2(self.goal),
@@ -293,6 +303,7 @@ impl CycleRecord {
             mb2(self.next_trigger),
             mb2(self.next_goal),
             self.goal_wait.as_secs_f64() * 1e3,
+            self.mark_speed,
         )
     }
 }

@@ -156,7 +156,7 @@ impl HeapInner {
             let st = self.cycle.lock();
             (st.heap_start, st.trigger, st.forced, st.cycle_start)
         };
-        let (next_goal, next_trigger) = {
+        let (next_goal, next_trigger, mark_speed) = {
             let mut p = self.pacer.lock();
             // From the trigger, if this cycle started by crossing it: the
             // wait for a safepoint to start the cycle is runway too.
@@ -183,7 +183,7 @@ impl HeapInner {
                 speed,
             );
             self.alloc.set_trigger(p.trigger);
-            (p.goal, p.trigger)
+            (p.goal, p.trigger, p.speed_scale)
         };
         let t_end = Instant::now();
         self.record_pause(t_end - t_stop);
@@ -213,6 +213,7 @@ impl HeapInner {
                 trigger: st.trigger,
                 next_goal,
                 next_trigger,
+                mark_speed,
                 assist_bytes,
                 goal_wait,
                 worker_utilization: 0.0,
