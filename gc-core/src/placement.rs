@@ -10,8 +10,8 @@
 //! Measured on parallel binary-trees (2 mutators, 2 cores): run-queue wait
 //! per mutator 0.33 s against 0.78 s, the first finishing up to 0.65 s
 //! (20%) before the second; moving the worker on (at every job, in a
-//! first version) made it 0.58 s against 0.62 s. Go's scheduler gets the same from moving
-//! goroutines between its Ps.
+//! first version) made it 0.58 s against 0.62 s. Go's scheduler gets the
+//! same from moving goroutines between its Ps.
 //!
 //! Only when the mutators fill the CPUs: with a CPU to spare the kernel
 //! already runs the worker there, and moving it onto a mutator's CPU would
