@@ -45,15 +45,29 @@
 //! the held mutators would have allocated meanwhile, at their rate over
 //! the cycle, before it reaches this file.
 
+use std::time::Duration;
+
 const HEAP_MINIMUM: usize = 4 << 20;
 
 /// Cycles whose mark speed the pacer remembers.
 const SPEED_HISTORY: usize = 16;
 
+/// Worker CPU below which a mark's speed is not measured: short marks
+/// (GCBench's take one or two milliseconds) time too coarsely, and their
+/// runway is small anyway.
+const MIN_TIMED_MARK: Duration = Duration::from_millis(5);
+
 /// How fast the mark workers traced: bytes per second of their CPU time.
-/// Measured only for marks long enough to time (a few milliseconds).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct MarkSpeed(pub(crate) f64);
+
+impl MarkSpeed {
+    /// The speed of workers that traced `bytes` in `cpu`, if the mark was
+    /// long enough to time (`MIN_TIMED_MARK`).
+    pub(crate) fn measured(bytes: usize, cpu: Duration) -> Option<MarkSpeed> {
+        (cpu >= MIN_TIMED_MARK).then(|| MarkSpeed(bytes as f64 / cpu.as_secs_f64()))
+    }
+}
 
 #[derive(Clone, Debug)]
 pub(crate) struct Pacer {

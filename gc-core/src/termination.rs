@@ -39,11 +39,6 @@ use crate::world::StopKind;
 /// marking; with 10, none in 20 passed 0.06 ms.
 const TERMINATION_RETRIES: usize = 10;
 
-/// Worker CPU below which a mark's speed is not measured: short marks
-/// (GCBench's take one or two milliseconds) time too coarsely, and their
-/// runway is small anyway.
-const MIN_TIMED_MARK: Duration = Duration::from_millis(5);
-
 impl HeapInner {
     /// Stop the world and finish the mark (see the module comment).
     pub(crate) fn mark_termination(self: &Arc<Self>) {
@@ -148,10 +143,8 @@ impl HeapInner {
         let assist_cpu = Duration::from_nanos(self.assist_ns.swap(0, Relaxed));
         let assist_bytes = self.assist_bytes.swap(0, Relaxed);
         let background_cpu = Duration::from_nanos(self.background_ns.swap(0, Relaxed));
-        // How fast the workers traced, for marks long enough to time.
-        let speed = (background_cpu >= MIN_TIMED_MARK).then(|| {
-            MarkSpeed(traced.saturating_sub(assist_bytes) as f64 / background_cpu.as_secs_f64())
-        });
+        // How fast the workers traced (what assists marked aside).
+        let speed = MarkSpeed::measured(traced.saturating_sub(assist_bytes), background_cpu);
         let (heap_start, trigger, forced, cycle_start) = {
             let st = self.cycle.lock();
             (st.heap_start, st.trigger, st.forced, st.cycle_start)
